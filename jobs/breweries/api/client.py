@@ -1,0 +1,225 @@
+"""A polite, patient client for the Open Brewery DB list API.
+
+Polite: bounded concurrency and at most ``rate_limit_per_minute`` requests in any 60 s window.
+Patient: connection errors, timeouts, 5xx and malformed bodies are retried with exponential backoff;
+429 waits for ``Retry-After``. Strict: a page must hold exactly the records the meta total implies,
+or the crawl fails naming the page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+from breweries.logs import get_logger
+
+MAX_BACKOFF_SECONDS = 60.0
+MAX_RETRY_AFTER_SECONDS = 120.0
+SORT_ORDER = "id:asc"  # without an explicit order, pages can overlap or skip rows between requests
+
+
+class ApiError(RuntimeError):
+    """The API could not be crawled; the message names the request (page or meta) and the cause."""
+
+
+class _RetryableResponse(Exception):
+    def __init__(self, reason: str, wait_seconds: float | None = None) -> None:
+        super().__init__(reason)
+        self.wait_seconds = wait_seconds
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int
+    body: bytes  # exactly as received
+    record_count: int
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+
+@dataclass(frozen=True)
+class Crawl:
+    api_url: str
+    meta_total: int
+    per_page: int
+    pages: tuple[Page, ...]
+    fetched_at: datetime
+
+    @property
+    def record_count(self) -> int:
+        return sum(p.record_count for p in self.pages)
+
+
+class RateLimiter:
+    """At most ``max_requests`` request starts in any sliding window of ``window_seconds``."""
+
+    def __init__(
+        self,
+        max_requests: int,
+        window_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._max = max_requests
+        self._window = window_seconds
+        self._clock, self._sleep = clock, sleep
+        self._starts: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._starts and now - self._starts[0] >= self._window:
+                    self._starts.popleft()
+                if len(self._starts) < self._max:
+                    self._starts.append(now)
+                    return
+                wait = self._window - (now - self._starts[0])
+            self._sleep(wait)
+
+
+def expected_page_sizes(total: int, per_page: int) -> list[int]:
+    """Records each page must hold for ``total`` records; an empty source still has page 1 (``[]``)."""
+    pages = max(1, math.ceil(total / per_page))
+    return [min(per_page, total - (n * per_page)) if total else 0 for n in range(pages)]
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
+        except (TypeError, ValueError):
+            return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+class BreweryApiClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout_seconds: float,
+        max_attempts: int,
+        backoff_seconds: float,
+        concurrency: int,
+        rate_limiter: RateLimiter,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._timeout = timeout_seconds
+        self._max_attempts = max_attempts
+        self._backoff = backoff_seconds
+        self._concurrency = concurrency
+        self._limiter = rate_limiter
+        self._sleep = sleep
+        self._local = threading.local()  # requests.Session is not thread-safe: one per thread
+        self._log = get_logger(stage="bronze")
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers["User-Agent"] = "breweries-pipeline (+https://github.com/breweries)"
+            session.headers["Accept"] = "application/json"
+            self._local.session = session
+        return session
+
+    def fetch_total(self) -> int:
+        """``GET /breweries/meta`` -> the number of breweries the list will serve."""
+
+        def parse(body: bytes) -> int:
+            meta = json.loads(body)
+            total = int(meta["total"])  # older API versions sent the number as a string
+            if total < 0:
+                raise ValueError(f"negative total {total}")
+            return total
+
+        return self._get("/breweries/meta", {}, "meta", parse)
+
+    def fetch_page(self, number: int, per_page: int, expected_records: int) -> Page:
+        def parse(body: bytes) -> Page:
+            records = json.loads(body)
+            if not isinstance(records, list):
+                raise ValueError(f"expected a JSON array, got {type(records).__name__}")
+            if len(records) != expected_records:
+                raise ValueError(f"{len(records)} records, expected {expected_records}")
+            return Page(number=number, body=body, record_count=len(records))
+
+        params = {"page": number, "per_page": per_page, "sort": SORT_ORDER}
+        return self._get("/breweries", params, f"page {number}", parse)
+
+    def crawl(self, per_page: int) -> Crawl:
+        """Every page of the list, fetched concurrently, each validated against the meta total."""
+        total = self.fetch_total()
+        sizes = expected_page_sizes(total, per_page)
+        self._log.info(
+            "crawling the API", extra={"meta_total": total, "pages": len(sizes), "per_page": per_page}
+        )
+        with ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="api") as pool:
+            futures = [
+                pool.submit(self.fetch_page, n, per_page, expected)
+                for n, expected in enumerate(sizes, start=1)
+            ]
+            pages = tuple(f.result() for f in futures)
+        return Crawl(self.base_url, total, per_page, pages, datetime.now(UTC))
+
+    def _get(self, path: str, params: dict[str, Any], what: str, parse: Callable[[bytes], Any]) -> Any:
+        url = self.base_url + path
+        cause = "no attempt made"
+        for attempt in range(1, self._max_attempts + 1):
+            wait: float | None = None
+            try:
+                self._limiter.acquire()
+                response = self._session().get(url, params=params, timeout=self._timeout)
+                body = self._accept(response, what)
+                try:
+                    return parse(body)
+                except (ValueError, KeyError, TypeError) as exc:  # truncated or short: ask again
+                    raise _RetryableResponse(f"malformed response: {exc}") from None
+            except _RetryableResponse as exc:
+                cause, wait = str(exc), exc.wait_seconds
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                cause = f"{type(exc).__name__}: {exc}"
+            except requests.RequestException as exc:  # e.g. a body cut off mid-stream
+                cause = f"{type(exc).__name__}: {exc}"
+            if attempt == self._max_attempts:
+                break
+            delay = wait if wait is not None else min(self._backoff * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
+            self._log.warning(
+                f"{what}: retrying after {cause}",
+                extra={"attempt": attempt, "retry_in_seconds": round(delay, 3)},
+            )
+            self._sleep(delay)
+        raise ApiError(f"{what} of {url} failed after {self._max_attempts} attempts: {cause}")
+
+    @staticmethod
+    def _accept(response: requests.Response, what: str) -> bytes:
+        status = response.status_code
+        if status == 200:
+            return response.content
+        if status == 429:
+            wait = _retry_after_seconds(response.headers.get("Retry-After"))
+            raise _RetryableResponse("HTTP 429 Too Many Requests", wait)
+        if status >= 500:
+            raise _RetryableResponse(f"HTTP {status}")
+        # Any other 4xx is a request the API will never accept: retrying cannot help.
+        raise ApiError(f"{what}: HTTP {status} for {response.url}: {response.text[:200]}")

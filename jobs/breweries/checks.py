@@ -1,0 +1,116 @@
+"""The data-quality gate's verdict: which checks pass, at what severity, with the counts behind them.
+
+Pure Python over the numbers ``transforms.quality.quality_metrics`` measures and the counts the
+bronze manifest and the quarantine table hold, so each rule is testable without Spark.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+ERROR, WARNING = "error", "warning"
+
+
+class DataQualityError(RuntimeError):
+    """The gate failed: at least one error-level check did not pass. Carries the report."""
+
+    def __init__(self, report: QualityReport, report_uri: str) -> None:
+        failed = ", ".join(f"{c.name} ({c.message})" for c in report.failed(ERROR))
+        super().__init__(f"data quality gate failed for {report.run_date}: {failed}; report: {report_uri}")
+        self.report, self.report_uri = report, report_uri
+
+
+@dataclass(frozen=True)
+class SourceCounts:
+    """What the source delivered and what silver set aside, counted outside the silver table."""
+
+    bronze_records: int  # records in the bronze pages (the manifest), equal to the API's meta total
+    quarantined: int  # unparseable records or records without id
+    duplicates_removed: int  # extra copies of an id
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    severity: str
+    passed: bool
+    observed: int
+    expected: str
+    message: str
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    run_date: str
+    checks: tuple[CheckResult, ...]
+    metrics: dict[str, int] = field(default_factory=dict)
+    source: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed(ERROR)
+
+    def failed(self, severity: str) -> list[CheckResult]:
+        return [c for c in self.checks if c.severity == severity and not c.passed]
+
+    def to_json(self) -> bytes:
+        document: dict[str, Any] = {
+            "run_date": self.run_date,
+            "status": "passed" if self.passed else "failed",
+            "errors": len(self.failed(ERROR)),
+            "warnings": len(self.failed(WARNING)),
+            "checks": [asdict(c) for c in self.checks],
+            "metrics": self.metrics,
+            "source": self.source,
+        }
+        return json.dumps(document, indent=2).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> QualityReport:
+        document = json.loads(data)
+        checks = tuple(CheckResult(**c) for c in document["checks"])
+        return cls(document["run_date"], checks, document["metrics"], document["source"])
+
+    def summary(self) -> str:
+        lines = [f"data quality for {self.run_date}: {'PASSED' if self.passed else 'FAILED'}"]
+        for c in self.checks:
+            verdict = "ok  " if c.passed else ("FAIL" if c.severity == ERROR else "warn")
+            lines.append(f"  {verdict} {c.name:<26} {c.message}")
+        return "\n".join(lines)
+
+
+def _check(name: str, severity: str, observed: int, expected: int, what: str) -> CheckResult:
+    passed = observed == expected
+    message = f"{observed} {what}" if passed else f"{observed} {what}, expected {expected}"
+    return CheckResult(name, severity, passed, observed, f"== {expected}", message)
+
+
+def evaluate_quality(
+    metrics: Mapping[str, int], source: SourceCounts, run_date: str
+) -> QualityReport:
+    rows = metrics["row_count"]
+    expected_rows = source.bronze_records - source.quarantined - source.duplicates_removed
+    not_empty = CheckResult(
+        "table_not_empty", ERROR, rows > 0, rows, "> 0",
+        f"{rows} rows" if rows else "silver is empty: the source served no usable brewery",
+    )  # fmt: skip
+    checks = (
+        not_empty,
+        _check("no_null_id", ERROR, metrics["null_id_count"], 0, "rows without id"),
+        _check("no_duplicate_id", ERROR, metrics["duplicate_id_count"], 0, "duplicate ids"),
+        _check(
+            "complete_against_source", ERROR, rows, expected_rows,
+            f"rows ({source.bronze_records} from the source - {source.quarantined} quarantined "
+            f"- {source.duplicates_removed} duplicates)",
+        ),  # fmt: skip
+        _check("known_brewery_type", WARNING, metrics["unknown_type_count"], 0, "unknown brewery types"),
+        _check(
+            "coordinates_in_range", WARNING, metrics["coordinates_out_of_range_count"], 0,
+            "rows with coordinates out of range",
+        ),  # fmt: skip
+        _check("country_present", WARNING, metrics["missing_country_count"], 0, "rows without country"),
+    )
+    return QualityReport(run_date, checks, dict(metrics), asdict(source))

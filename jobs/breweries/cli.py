@@ -1,0 +1,225 @@
+"""The ``breweries`` command: run the pipeline, demo it offline, replay the API, show its state.
+
+Exit codes: 0 success; 1 a stage failed after its retries; 2 bad usage or configuration;
+3 the data-quality gate failed (gold not built); 4 a stage's input for the date is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from breweries import __version__
+from breweries.api.replay import Fault, ReplayServer, ReplayState, load_snapshot
+from breweries.checks import DataQualityError, QualityReport
+from breweries.layout import Layout
+from breweries.logs import configure_logging, get_logger
+from breweries.runner import RunPolicy, StageFailed, parse_stages, run_pipeline
+from breweries.settings import Settings, SettingsError
+from breweries.spark import LazySparkSession
+from breweries.state import STAGES, MissingUpstreamError, StageRun, StateStore
+from breweries.storage import ObjectStore, StorageError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUALITY, EXIT_MISSING_INPUT = 0, 1, 2, 3, 4
+
+# Only for `breweries demo` on the bundled snapshot: real runs must bring their own secret key.
+DEMO_PSEUDONYMIZATION_KEY = "breweries-demo-key-not-secret"
+
+
+def _run_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--date must be YYYY-MM-DD, got {value!r}") from None
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _add_run_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--date", type=_run_date, default=None, help="run date YYYY-MM-DD (default: today, UTC)")
+    parser.add_argument("--force", action="store_true", help="redo stages already recorded as done for the date")
+    parser.add_argument("--storage-root", help="overrides BREWERIES_STORAGE_ROOT")
+    parser.add_argument("--api-url", help="overrides BREWERIES_API_URL")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="breweries", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"breweries {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the pipeline locally, all stages in one process")
+    _add_run_flags(run)
+    run.add_argument("--stages", help=f"comma list, run in pipeline order (default: {','.join(STAGES)})")
+
+    stage = commands.add_parser("stage", help="run one stage (a SparkApplication's entry point)")
+    stage.add_argument("name", choices=STAGES)
+    _add_run_flags(stage)
+
+    demo = commands.add_parser("demo", help="replay the bundled snapshot and run the whole pipeline on it")
+    demo.add_argument("--port", type=int, default=0, help="replay port on 127.0.0.1 (default: a free one)")
+    demo.add_argument("--storage-root", default="./data/demo", help="where the demo writes (default: ./data/demo)")
+    demo.add_argument("--date", type=_run_date, default=None, help="run date (default: today, UTC)")
+    demo.add_argument("--force", action="store_true", help="redo stages already done for the date")
+
+    replay = commands.add_parser("api-replay", help="serve the snapshot like the Open Brewery DB API")
+    replay.add_argument("--port", type=int, required=True, help="port on --host (0: a free one)")
+    replay.add_argument("--host", default="127.0.0.1")
+    replay.add_argument("--data", type=Path, help="snapshot CSV, gzipped or not (default: the bundled one)")
+    replay.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
+    replay.add_argument(
+        "--fault", action="append", default=[], type=Fault.parse, metavar="SPEC",
+        help="inject a fault, e.g. kind=status,status=503,page=2,times=1 (repeatable)",
+    )  # fmt: skip
+
+    status = commands.add_parser("status", help='show the "parameters" table: what is done, per stage')
+    status.add_argument("--date", type=_run_date, default=None, help="one run date (default: latest of each stage)")
+    status.add_argument("--storage-root", help="overrides BREWERIES_STORAGE_ROOT")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(
+            storage_root=getattr(args, "storage_root", None), api_url=getattr(args, "api_url", None)
+        )
+    except (SettingsError, StorageError) as exc:
+        print(f"breweries: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    configure_logging(settings.log_format)
+    handlers = {"run": _run, "stage": _stage, "demo": _demo, "api-replay": _api_replay, "status": _status}
+    try:
+        return handlers[args.command](args, settings)
+    except (SettingsError, StorageError) as exc:
+        get_logger(command=args.command).error(str(exc))
+        return EXIT_USAGE
+
+
+def _exit_code(failure: StageFailed) -> int:
+    if isinstance(failure.cause, DataQualityError):
+        return EXIT_QUALITY
+    if isinstance(failure.cause, MissingUpstreamError):
+        return EXIT_MISSING_INPUT
+    if isinstance(failure.cause, SettingsError):
+        return EXIT_USAGE
+    return EXIT_FAILED
+
+
+def _execute(settings: Settings, run_date: date, stages: list[str], policy: RunPolicy) -> int:
+    with LazySparkSession(settings, f"breweries-{run_date.isoformat()}") as spark:
+        try:
+            run_pipeline(settings, run_date, stages, policy, spark)
+        except StageFailed as failure:
+            return _exit_code(failure)
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    policy = RunPolicy(
+        retries=settings.stage_retries,
+        backoff_seconds=settings.stage_retry_backoff_seconds,
+        notify=True,
+        force=args.force,
+    )
+    return _execute(settings, args.date or _today(), parse_stages(args.stages), policy)
+
+
+def _stage(args: argparse.Namespace, settings: Settings) -> int:
+    # In a cluster, Argo owns retries and the workflow's exit handler owns notification.
+    return _execute(settings, args.date or _today(), [args.name], RunPolicy(force=args.force))
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    log = get_logger(command="demo")
+    run_date = args.date or _today()
+    records = load_snapshot()
+    with ReplayServer(ReplayState(records), port=args.port) as replay:
+        log.info(f"serving the bundled Open Brewery DB snapshot ({len(records)} breweries) at {replay.url}")
+        overrides: dict[str, object] = {"api_url": replay.url}
+        if not settings.pseudonymization_key:
+            log.warning("using the built-in demo pseudonymization key: set BREWERIES_PSEUDONYMIZATION_KEY for real data")
+            overrides["pseudonymization_key"] = DEMO_PSEUDONYMIZATION_KEY
+        demo_settings = Settings.from_env(**overrides, storage_root=args.storage_root)
+        policy = RunPolicy(retries=0, notify=False, force=args.force)
+        with LazySparkSession(demo_settings, "breweries-demo") as spark:
+            try:
+                run_pipeline(demo_settings, run_date, list(STAGES), policy, spark)
+            except StageFailed as failure:
+                _print_quality(demo_settings, run_date)
+                return _exit_code(failure)
+            _print_gold(spark(), demo_settings, run_date, len(records))
+            _print_quality(demo_settings, run_date)
+    return EXIT_OK
+
+
+def _print_gold(spark: object, settings: Settings, run_date: date, served: int) -> None:
+    from pyspark.sql import functions as F
+
+    from breweries.stages.gold import GOLD_SCHEMA
+    from breweries.tables import read_table
+
+    gold = read_table(spark, Layout(settings).gold_date(run_date), GOLD_SCHEMA)  # type: ignore[arg-type]
+    top = gold.orderBy(F.desc("brewery_count"), "country", "state", "brewery_type").limit(10).collect()
+    total = gold.agg(F.sum("brewery_count")).first()[0]  # type: ignore[index]
+    print(f"\ngold: breweries_by_type_location for {run_date} (top 10 of {gold.count()} rows)")
+    print(f"  {'country':<16} {'state':<22} {'brewery_type':<12} {'brewery_count':>13}")
+    for row in top:
+        print(f"  {row['country']!s:<16} {row['state']!s:<22} {row['brewery_type']!s:<12} {row['brewery_count']:>13}")
+    print(f"  sum of brewery_count: {total} (the replay served {served})")
+
+
+def _print_quality(settings: Settings, run_date: date) -> None:
+    uri = Layout(settings).quality_report(run_date)
+    store = ObjectStore(settings.s3_endpoint_url)
+    if store.exists(uri):
+        print("\n" + QualityReport.from_json(store.read_bytes(uri)).summary())
+        print(f"  report: {uri}")
+
+
+def _api_replay(args: argparse.Namespace, settings: Settings) -> int:
+    records = load_snapshot(args.data)
+    state = ReplayState(records, faults=args.fault, latency=args.latency)
+    server = ReplayServer(state, host=args.host, port=args.port)
+    # The one line a script waits for before it starts crawling.
+    print(json.dumps({"url": server.url, "breweries": len(records)}), flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    state = StateStore(ObjectStore(settings.s3_endpoint_url), settings.state_uri)
+    runs = state.all_runs()
+    if args.date:
+        wanted = args.date.isoformat()
+        rows: list[StageRun | str] = [
+            next((r for r in runs if r.stage == s and r.run_date == wanted), s) for s in STAGES
+        ]
+    else:
+        latest = {r.stage: r for r in runs}  # runs are sorted by date: the last one wins
+        rows = [latest.get(s, s) for s in STAGES]
+    print(f"{'stage':<18} {'run_date':<10}  {'finished_at (UTC)':<19}  {'duration_s':>10} {'rows_in':>8} {'rows_out':>8}  output")
+    for row in rows:
+        if isinstance(row, str):
+            print(f"{row:<18} {'-':<10}  {'not done':<19}")
+        else:
+            finished = row.finished_at[:19].replace("T", " ")
+            print(
+                f"{row.stage:<18} {row.run_date:<10}  {finished:<19}  {row.duration_seconds:>10.1f} "
+                f"{row.rows_in:>8} {row.rows_out:>8}  {row.output}"
+            )
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Where each layer keeps its data for a run date: the storage layout in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from breweries.settings import Settings
+from breweries.storage import join_uri
+
+MANIFEST_NAME = "_manifest.json"
+GOLD_TABLE = "breweries_by_type_location"
+
+
+@dataclass(frozen=True)
+class Layout:
+    settings: Settings
+
+    # bronze: the API's responses, byte for byte
+    def bronze_table(self) -> str:
+        return join_uri(self.settings.bronze_uri, "breweries")
+
+    def bronze_date(self, day: date) -> str:
+        return join_uri(self.bronze_table(), f"ingest_date={day.isoformat()}")
+
+    def bronze_manifest(self, day: date) -> str:
+        return join_uri(self.bronze_date(day), MANIFEST_NAME)
+
+    # silver: typed, cleaned, de-duplicated
+    def silver_table(self) -> str:
+        return join_uri(self.settings.silver_uri, "breweries")
+
+    def silver_date(self, day: date) -> str:
+        return join_uri(self.silver_table(), f"snapshot_date={day.isoformat()}")
+
+    def quarantine_date(self, day: date) -> str:
+        return join_uri(
+            self.settings.silver_uri, "_quarantine", "breweries", f"snapshot_date={day.isoformat()}"
+        )
+
+    def quality_report(self, day: date) -> str:
+        return join_uri(
+            self.settings.silver_uri, "_quality", f"snapshot_date={day.isoformat()}", "report.json"
+        )
+
+    # silver anonymized: silver with sensitive columns pseudonymized
+    def silver_anonymized_table(self) -> str:
+        return join_uri(self.settings.silver_anonymized_uri, "breweries")
+
+    def silver_anonymized_date(self, day: date) -> str:
+        return join_uri(self.silver_anonymized_table(), f"snapshot_date={day.isoformat()}")
+
+    # gold: aggregates
+    def gold_table(self) -> str:
+        return join_uri(self.settings.gold_uri, GOLD_TABLE)
+
+    def gold_date(self, day: date) -> str:
+        return join_uri(self.gold_table(), f"snapshot_date={day.isoformat()}")
+
+
+def staging_for(final_uri: str, run_id: str) -> str:
+    """A sibling folder to build ``final_uri`` in before publishing it.
+
+    It sits under ``_staging`` next to the partitions: Spark's partition discovery skips folders
+    whose names start with ``_``, so a half-built output is never read as part of the table.
+    """
+    parent, _, leaf = final_uri.rstrip("/").rpartition("/")
+    return join_uri(parent, "_staging", f"{leaf}.{run_id}")

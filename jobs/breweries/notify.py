@@ -1,0 +1,69 @@
+"""Failure notifications: one JSON body that Slack reads (``text``) and machines parse (the rest).
+
+A webhook that is down is logged and otherwise ignored: it must never hide or replace the
+pipeline's own error. The URL itself is a secret (Slack puts the token in the path), so it is never
+logged, and neither are request exceptions, whose text quotes it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from breweries.logs import get_logger
+
+
+def failure_message(
+    *,
+    run_date: str,
+    stage: str,
+    error: str,
+    workflow: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    where = f"workflow {workflow}, " if workflow else ""
+    text = f":x: breweries pipeline failed ({where}run date {run_date}) at stage *{stage}*: {error}"
+    message: dict[str, Any] = {
+        "text": text,
+        "status": "failed",
+        "run_date": run_date,
+        "stage": stage,
+        "error": error,
+    }
+    if workflow:
+        message["workflow"] = workflow
+    if details:
+        message.update(details)
+    return message
+
+
+def post_webhook(
+    url: str,
+    message: dict[str, Any],
+    *,
+    timeout_seconds: float = 10.0,
+    attempts: int = 3,
+    backoff_seconds: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
+    """POST ``message`` as JSON; True when the webhook answered 2xx. Never raises."""
+    log = get_logger(stage=message.get("stage", "notify"), run_date=message.get("run_date"))
+    cause = ""
+    for attempt in range(1, attempts + 1):
+        try:
+            response = requests.post(url, json=message, timeout=timeout_seconds)
+            if 200 <= response.status_code < 300:
+                log.info("failure notification sent", extra={"attempt": attempt})
+                return True
+            cause = f"HTTP {response.status_code}"
+            if 400 <= response.status_code < 500 and response.status_code != 429:
+                break  # the webhook rejects this message; asking again will not change that
+        except requests.RequestException as exc:
+            cause = type(exc).__name__
+        if attempt < attempts:
+            sleep(backoff_seconds * 2 ** (attempt - 1))
+    log.error(f"could not notify the webhook: {cause}", extra={"attempts": attempt})
+    return False

@@ -1,0 +1,157 @@
+"""Running stages for a run date: skip what is done, check inputs, retry, record, notify.
+
+The same code runs one stage in a SparkApplication (no local retries: Argo retries the step, and the
+workflow's exit handler notifies) and the whole chain in one local process.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from pyspark.sql import SparkSession
+
+from breweries.checks import DataQualityError
+from breweries.logs import get_logger
+from breweries.notify import failure_message, post_webhook
+from breweries.settings import Settings, SettingsError
+from breweries.stages import bronze, gold, quality, silver, silver_anonymized
+from breweries.stages.context import StageContext, StageResult
+from breweries.state import STAGES, MissingUpstreamError, StageRun, StateStore
+from breweries.storage import ObjectStore
+
+STAGE_RUNNERS: dict[str, Callable[[StageContext], StageResult]] = {
+    "bronze": bronze.run,
+    "silver": silver.run,
+    "quality": quality.run,
+    "silver_anonymized": silver_anonymized.run,
+    "gold": gold.run,
+}
+
+# Failures that a retry cannot fix: the data, the configuration or a missing input says no.
+PERMANENT_FAILURES = (DataQualityError, MissingUpstreamError, SettingsError)
+
+
+class StageFailed(RuntimeError):
+    """A stage failed for good (after its retries). ``cause`` is the stage's own error."""
+
+    def __init__(self, stage: str, run_date: date, cause: BaseException) -> None:
+        super().__init__(f"stage {stage} failed for {run_date.isoformat()}: {cause}")
+        self.stage, self.run_date, self.cause = stage, run_date, cause
+
+
+@dataclass(frozen=True)
+class RunPolicy:
+    retries: int = 0
+    backoff_seconds: float = 2.0
+    notify: bool = False
+    force: bool = False
+
+
+def parse_stages(value: str | None) -> list[str]:
+    """``"gold,bronze"`` -> ``["bronze", "gold"]``: stages always run in pipeline order."""
+    if not value:
+        return list(STAGES)
+    wanted = {s.strip() for s in value.split(",") if s.strip()}
+    unknown = wanted - set(STAGES)
+    if unknown:
+        raise SettingsError(f"--stages: unknown stage {', '.join(sorted(unknown))}; known: {', '.join(STAGES)}")
+    return [s for s in STAGES if s in wanted]
+
+
+def run_stage(ctx: StageContext, stage: str, state: StateStore, force: bool) -> StageRun | None:
+    """Run one stage unless it is already done for the date; None when skipped."""
+    if not force and (done := state.get(stage, ctx.run_date)) is not None:
+        ctx.log.info("already done for this date: skipped (use --force to redo)", extra={"finished_at": done.finished_at})
+        return None
+    state.require_upstream(stage, ctx.run_date)
+    started_at, clock = datetime.now(UTC), time.monotonic()
+    ctx.log.info("started")
+    result = STAGE_RUNNERS[stage](ctx)
+    run = StageRun(
+        stage=stage,
+        run_date=ctx.run_date.isoformat(),
+        started_at=started_at.isoformat(),
+        finished_at=datetime.now(UTC).isoformat(),
+        duration_seconds=round(time.monotonic() - clock, 3),
+        rows_in=result.rows_in,
+        rows_out=result.rows_out,
+        output=result.output,
+        details=result.details,
+    )
+    state.record(run)
+    ctx.log.info(
+        "finished",
+        extra={"rows_in": run.rows_in, "rows_out": run.rows_out, "duration_seconds": run.duration_seconds},
+    )
+    return run
+
+
+def run_pipeline(
+    settings: Settings,
+    run_date: date,
+    stages: Iterable[str],
+    policy: RunPolicy,
+    spark_factory: Callable[[], SparkSession],
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[StageRun | None]:
+    """Run ``stages`` in order for ``run_date``; raise :class:`StageFailed` at the first failure."""
+    store = ObjectStore(settings.s3_endpoint_url)
+    state = StateStore(store, settings.state_uri)
+    runs: list[StageRun | None] = []
+    for stage in stages:
+        ctx = StageContext(
+            settings=settings,
+            run_date=run_date,
+            store=store,
+            run_id=uuid.uuid4().hex[:12],
+            log=get_logger(stage=stage, run_date=run_date.isoformat()),
+            spark_factory=spark_factory,
+        )
+        try:
+            runs.append(_with_retries(lambda c=ctx, s=stage: run_stage(c, s, state, policy.force), ctx, policy, sleep))
+        except Exception as exc:
+            failure = StageFailed(stage, run_date, exc)
+            ctx.log.error(str(failure), extra={"error_type": type(exc).__name__})
+            if policy.notify and settings.webhook_url:
+                post_webhook(settings.webhook_url, _failure_message(stage, run_date, exc))
+            raise failure from exc
+    return runs
+
+
+def _with_retries(
+    attempt: Callable[[], StageRun | None],
+    ctx: StageContext,
+    policy: RunPolicy,
+    sleep: Callable[[float], None],
+) -> StageRun | None:
+    # The cluster's policy, applied locally: `retries` more attempts, backoff doubling from 2 s.
+    for number in range(policy.retries + 1):
+        try:
+            return attempt()
+        except PERMANENT_FAILURES:
+            raise
+        except Exception as exc:
+            if number == policy.retries:
+                raise
+            delay = policy.backoff_seconds * 2**number
+            ctx.log.warning(
+                f"attempt {number + 1} failed, retrying in {delay:g} s: {exc}",
+                extra={"error_type": type(exc).__name__},
+            )
+            sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _failure_message(stage: str, run_date: date, exc: BaseException) -> dict[str, object]:
+    details: dict[str, object] = {}
+    if isinstance(exc, DataQualityError):
+        details["failed_checks"] = [
+            {"name": c.name, "observed": c.observed, "expected": c.expected, "message": c.message}
+            for c in exc.report.failed("error")
+        ]
+        details["report"] = exc.report_uri
+    return failure_message(run_date=run_date.isoformat(), stage=stage, error=str(exc), details=details)

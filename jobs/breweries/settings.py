@@ -1,0 +1,148 @@
+"""The one settings object every stage receives, built once from the environment and CLI flags."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from breweries.storage import join_uri, normalize_uri
+
+DEFAULT_API_URL = "https://api.openbrewerydb.org/v1"
+MAX_PAGE_SIZE = 200  # the API answers 422 above this
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed. The message names the setting, never its secret value."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a stage needs to know about where it reads, writes and whom it tells.
+
+    Build it with :meth:`from_env`; never read the environment anywhere else.
+    """
+
+    api_url: str = DEFAULT_API_URL
+    storage_root: str = field(default_factory=lambda: normalize_uri("./data"))
+    bronze_uri: str = ""
+    silver_uri: str = ""
+    silver_anonymized_uri: str = ""
+    gold_uri: str = ""
+    # Secrets stay out of repr() so that logging a Settings object cannot leak them.
+    pseudonymization_key: str | None = field(default=None, repr=False)
+    webhook_url: str | None = field(default=None, repr=False)
+    pseudonymize_columns: tuple[str, ...] = ("name", "phone")
+    page_size: int = MAX_PAGE_SIZE
+    http_concurrency: int = 4
+    http_timeout_seconds: float = 30.0
+    http_max_attempts: int = 5
+    http_backoff_seconds: float = 1.0
+    rate_limit_per_minute: int = 120
+    stage_retries: int = 3
+    stage_retry_backoff_seconds: float = 2.0
+    log_format: str = "text"
+    spark_master: str = "local[*]"
+    spark_shuffle_partitions: int = 4
+    s3_endpoint_url: str | None = None
+    # True when spark-submit started this process (a SparkApplication): the master and driver
+    # networking then come from the submit conf. Derived, not configured.
+    spark_submitted: bool = False
+
+    def __post_init__(self) -> None:
+        # Layer URIs default to folders under the root; set here so that Settings(storage_root=...)
+        # alone is a complete object, as it is when built from the environment.
+        for layer in ("bronze", "silver", "silver_anonymized", "gold"):
+            name = f"{layer}_uri"
+            value = getattr(self, name)
+            resolved = normalize_uri(value) if value else join_uri(self.storage_root, layer)
+            object.__setattr__(self, name, resolved)
+        self._validate()
+
+    @property
+    def state_uri(self) -> str:
+        """Where the per-stage, per-date success records (the "parameters" table) live."""
+        return join_uri(self.storage_root, "_state")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``BREWERIES_*`` variables; keyword overrides (CLI flags) win when not None."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in _ENV_NAMES:
+                continue
+            raw = env.get(_ENV_NAMES[f.name])
+            if raw is not None and raw.strip() != "":
+                values[f.name] = _parse(f.name, raw.strip())
+        # spark-submit's PythonRunner hands the driver its gateway through this variable.
+        values["spark_submitted"] = "PYSPARK_GATEWAY_PORT" in env
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "storage_root" in values:
+            values["storage_root"] = normalize_uri(values["storage_root"])
+        return cls(**values)
+
+    def require_pseudonymization_key(self) -> str:
+        if not self.pseudonymization_key:
+            raise SettingsError(
+                "BREWERIES_PSEUDONYMIZATION_KEY is not set: the silver_anonymized stage needs a "
+                "secret key for the keyed hash (only `breweries demo` runs with a built-in demo key)"
+            )
+        return self.pseudonymization_key
+
+    def _validate(self) -> None:
+        positive = {
+            "http_concurrency": self.http_concurrency,
+            "http_max_attempts": self.http_max_attempts,
+            "rate_limit_per_minute": self.rate_limit_per_minute,
+            "spark_shuffle_partitions": self.spark_shuffle_partitions,
+            "http_timeout_seconds": self.http_timeout_seconds,
+        }
+        for name, value in positive.items():
+            if value <= 0:
+                raise SettingsError(f"{_ENV_NAMES[name]} must be greater than 0, got {value}")
+        if not 1 <= self.page_size <= MAX_PAGE_SIZE:
+            raise SettingsError(
+                f"{_ENV_NAMES['page_size']} must be between 1 and {MAX_PAGE_SIZE}, "
+                f"got {self.page_size}"
+            )
+        for name in ("stage_retries", "http_backoff_seconds", "stage_retry_backoff_seconds"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{_ENV_NAMES[name]} must not be negative")
+        if self.log_format not in ("text", "json"):
+            raise SettingsError(
+                f"{_ENV_NAMES['log_format']} must be 'text' or 'json', got {self.log_format!r}"
+            )
+        if not self.api_url.startswith(("http://", "https://")):
+            raise SettingsError(
+                f"{_ENV_NAMES['api_url']} must be an http(s) URL, got {self.api_url!r}"
+            )
+        if not self.pseudonymize_columns:
+            raise SettingsError(f"{_ENV_NAMES['pseudonymize_columns']} must name a column")
+
+
+_ENV_NAMES: dict[str, str] = {
+    f.name: f"BREWERIES_{f.name.upper()}" for f in fields(Settings) if f.name != "spark_submitted"
+}
+_ENV_NAMES["s3_endpoint_url"] = "BREWERIES_S3_ENDPOINT"
+
+
+def _parse(name: str, raw: str) -> Any:
+    """Turn one environment value into its field's type, naming the variable when it is malformed."""
+    target = Settings.__dataclass_fields__[name].type
+    try:
+        if target == "int":
+            return int(raw)
+        if target == "float":
+            return float(raw)
+    except ValueError:
+        raise SettingsError(f"{_ENV_NAMES[name]} must be a number, got {raw!r}") from None
+    if target == "tuple[str, ...]":
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    return raw
+
+
+def env_name(setting: str) -> str:
+    """The environment variable that sets ``setting`` (for messages and documentation)."""
+    return _ENV_NAMES[setting]

@@ -1,0 +1,69 @@
+"""Creating the SparkSession: the one place that knows local mode from a submitted application."""
+
+from __future__ import annotations
+
+from pyspark.sql import SparkSession
+
+from breweries.settings import Settings
+
+# Settings that hold wherever the job runs.
+_COMMON_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    # Partition values are strings (a country called "1" stays "1"); schemas are given explicitly.
+    "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
+    "spark.sql.parquet.compression.codec": "snappy",
+}
+
+# Local mode on one machine: no UI, loopback only, few shuffle partitions for small data.
+_LOCAL_CONF = {
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.driver.host": "127.0.0.1",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+}
+
+
+def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
+    builder = SparkSession.builder.appName(app_name)
+    for key, value in _COMMON_CONF.items():
+        builder = builder.config(key, value)
+    if not settings.spark_submitted:
+        # Under spark-submit (a SparkApplication) the master and networking come from the submit
+        # conf; overriding them here would break the driver's connection to its executors.
+        builder = builder.master(settings.spark_master)
+        for key, value in _LOCAL_CONF.items():
+            builder = builder.config(key, value)
+        builder = builder.config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
+    if settings.s3_endpoint_url:
+        builder = builder.config("spark.hadoop.fs.s3a.endpoint", settings.s3_endpoint_url)
+        builder = builder.config("spark.hadoop.fs.s3a.path.style.access", "true")
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
+
+
+class LazySparkSession:
+    """A SparkSession started on first use; stopped on exit only if this object started it.
+
+    Reuses an already active session (tests, one-process runs), so a whole local run shares one.
+    """
+
+    def __init__(self, settings: Settings, app_name: str) -> None:
+        self._settings, self._app_name = settings, app_name
+        self._session: SparkSession | None = None
+        self._owned = False
+
+    def __call__(self) -> SparkSession:
+        if self._session is None:
+            active = SparkSession.getActiveSession()
+            self._owned = active is None
+            self._session = active or build_spark_session(self._settings, self._app_name)
+        return self._session
+
+    def __enter__(self) -> LazySparkSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._session is not None and self._owned:
+            self._session.stop()
+        self._session = None

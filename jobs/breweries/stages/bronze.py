@@ -1,0 +1,54 @@
+"""Bronze: every page of the API, stored byte for byte as received, with a manifest."""
+
+from __future__ import annotations
+
+import sys
+
+from breweries.api.client import SORT_ORDER, BreweryApiClient, RateLimiter
+from breweries.layout import MANIFEST_NAME, staging_for
+from breweries.manifest import Manifest, page_file_name
+from breweries.settings import Settings
+from breweries.stages.context import StageContext, StageResult
+from breweries.storage import join_uri
+
+
+def api_client(settings: Settings) -> BreweryApiClient:
+    return BreweryApiClient(
+        settings.api_url,
+        timeout_seconds=settings.http_timeout_seconds,
+        max_attempts=settings.http_max_attempts,
+        backoff_seconds=settings.http_backoff_seconds,
+        concurrency=settings.http_concurrency,
+        rate_limiter=RateLimiter(settings.rate_limit_per_minute),
+    )
+
+
+def run(ctx: StageContext) -> StageResult:
+    crawl = api_client(ctx.settings).crawl(ctx.settings.page_size)
+    manifest = Manifest.from_crawl(crawl, ctx.run_date.isoformat(), SORT_ORDER)
+    final = ctx.layout.bronze_date(ctx.run_date)
+    staging = staging_for(final, ctx.run_id)
+    try:
+        for page in crawl.pages:
+            ctx.store.write_bytes(join_uri(staging, page_file_name(page.number)), page.body)
+        # Written last: a folder with a manifest holds every page the manifest lists.
+        ctx.store.write_bytes(join_uri(staging, MANIFEST_NAME), manifest.to_json())
+        ctx.store.replace_tree(staging, final)
+    finally:
+        ctx.store.delete_tree(staging)
+    ctx.log.info(
+        "stored the API's pages",
+        extra={"pages": len(crawl.pages), "records": crawl.record_count, "output": final},
+    )
+    return StageResult(
+        rows_in=crawl.meta_total,
+        rows_out=crawl.record_count,
+        output=final,
+        details={"pages": len(crawl.pages), "meta_total": crawl.meta_total},
+    )
+
+
+if __name__ == "__main__":
+    from breweries.cli import main
+
+    sys.exit(main(["stage", "bronze", *sys.argv[1:]]))

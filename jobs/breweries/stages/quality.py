@@ -1,0 +1,58 @@
+"""Data quality: the gate between raw silver and everything published from it."""
+
+from __future__ import annotations
+
+import sys
+
+from pyspark.sql import DataFrame
+
+from breweries.checks import DataQualityError, SourceCounts, evaluate_quality
+from breweries.stages.context import StageContext, StageResult
+from breweries.stages.silver import read_manifest
+from breweries.tables import read_table
+from breweries.transforms.quality import quality_metrics
+from breweries.transforms.silver import (
+    DUPLICATE_ID,
+    QUARANTINE_REASON,
+    QUARANTINE_SCHEMA,
+    SILVER_SCHEMA,
+)
+
+
+def _quarantine_counts(quarantine: DataFrame) -> dict[str, int]:
+    return {r[QUARANTINE_REASON]: r["count"] for r in quarantine.groupBy(QUARANTINE_REASON).count().collect()}
+
+
+def run(ctx: StageContext) -> StageResult:
+    layout, day = ctx.layout, ctx.run_date
+    silver = read_table(ctx.spark, layout.silver_date(day), SILVER_SCHEMA)
+    metrics = quality_metrics(silver).first().asDict()  # type: ignore[union-attr]
+    # Counted from the manifest and the quarantine table, not from what silver says of itself.
+    quarantined = _quarantine_counts(read_table(ctx.spark, layout.quarantine_date(day), QUARANTINE_SCHEMA))
+    duplicates = quarantined.pop(DUPLICATE_ID, 0)
+    source = SourceCounts(
+        bronze_records=read_manifest(ctx).record_count,
+        quarantined=sum(quarantined.values()),
+        duplicates_removed=duplicates,
+    )
+    report = evaluate_quality(metrics, source, day.isoformat())
+    report_uri = layout.quality_report(day)
+    ctx.store.write_bytes(report_uri, report.to_json())
+    for check in report.checks:
+        if not check.passed:
+            ctx.log.warning(f"quality check {check.name} failed: {check.message}", extra={"severity": check.severity})
+    if not report.passed:
+        raise DataQualityError(report, report_uri)
+    ctx.log.info("quality gate passed", extra={"rows": metrics["row_count"], "report": report_uri})
+    return StageResult(
+        rows_in=metrics["row_count"],
+        rows_out=metrics["row_count"],
+        output=report_uri,
+        details={"warnings": [c.name for c in report.failed("warning")]},
+    )
+
+
+if __name__ == "__main__":
+    from breweries.cli import main
+
+    sys.exit(main(["stage", "quality", *sys.argv[1:]]))

@@ -1,0 +1,58 @@
+"""Silver: bronze pages of the date -> typed, cleaned, de-duplicated Parquet, plus a quarantine."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+
+from pyspark.sql import functions as F
+
+from breweries.manifest import Manifest
+from breweries.stages.context import StageContext, StageResult
+from breweries.storage import join_uri
+from breweries.tables import read_bronze_pages, write_table
+from breweries.transforms.silver import (
+    QUARANTINE_REASON,
+    flag_breweries,
+    quarantined_rows,
+    silver_rows,
+)
+
+PARTITION_COLUMNS = ("country", "state")
+
+
+def read_manifest(ctx: StageContext) -> Manifest:
+    return Manifest.from_json(ctx.store.read_bytes(ctx.layout.bronze_manifest(ctx.run_date)))
+
+
+def run(ctx: StageContext) -> StageResult:
+    layout, day = ctx.layout, ctx.run_date
+    manifest = read_manifest(ctx)
+    # Only the pages this crawl listed: a stray file in the folder is not part of the snapshot.
+    pages = [join_uri(layout.bronze_date(day), p.file) for p in manifest.pages]
+    bronze = read_bronze_pages(ctx.spark, pages)
+    flagged = flag_breweries(bronze, day, datetime.fromisoformat(manifest.fetched_at)).cache()
+    try:
+        counts = {r[QUARANTINE_REASON]: r["count"] for r in flagged.groupBy(QUARANTINE_REASON).count().collect()}
+        write_table(silver_rows(flagged), layout.silver_date(day), ctx.store, ctx.run_id, PARTITION_COLUMNS)
+        write_table(quarantined_rows(flagged), layout.quarantine_date(day), ctx.store, ctx.run_id)
+    finally:
+        flagged.unpersist()
+    rows_out = counts.pop(None, 0)
+    rows_in = rows_out + sum(counts.values())
+    ctx.log.info(
+        "wrote silver",
+        extra={"rows_in": rows_in, "rows_out": rows_out, "quarantined": counts, "output": layout.silver_date(day)},
+    )
+    return StageResult(
+        rows_in=rows_in,
+        rows_out=rows_out,
+        output=layout.silver_date(day),
+        details={"quarantined": dict(sorted(counts.items())), "quarantine": layout.quarantine_date(day)},
+    )
+
+
+if __name__ == "__main__":
+    from breweries.cli import main
+
+    sys.exit(main(["stage", "silver", *sys.argv[1:]]))

@@ -1,0 +1,41 @@
+"""Silver anonymized: silver with the sensitive columns replaced by a keyed hash."""
+
+from __future__ import annotations
+
+import sys
+
+from breweries.settings import SettingsError, env_name
+from breweries.stages.context import StageContext, StageResult
+from breweries.stages.silver import PARTITION_COLUMNS
+from breweries.tables import read_table, write_table
+from breweries.transforms.anonymize import pseudonymize_columns
+from breweries.transforms.silver import SILVER_SCHEMA
+
+
+def run(ctx: StageContext) -> StageResult:
+    layout, day, settings = ctx.layout, ctx.run_date, ctx.settings
+    key = settings.require_pseudonymization_key().encode()
+    unknown = [c for c in settings.pseudonymize_columns if c not in SILVER_SCHEMA.names]
+    if unknown:
+        raise SettingsError(
+            f"{env_name('pseudonymize_columns')} names {', '.join(unknown)}, which silver does not "
+            f"have; its columns are {', '.join(SILVER_SCHEMA.names)}"
+        )
+    silver = read_table(ctx.spark, layout.silver_date(day), SILVER_SCHEMA)
+    anonymized = pseudonymize_columns(silver, settings.pseudonymize_columns, key)
+    output = layout.silver_anonymized_date(day)
+    write_table(anonymized, output, ctx.store, ctx.run_id, PARTITION_COLUMNS)
+    # Parquet counts come from file footers: cheap, and they check what was really written.
+    rows_in = silver.count()
+    rows_out = read_table(ctx.spark, output, SILVER_SCHEMA).count()
+    ctx.log.info(
+        "wrote anonymized silver",
+        extra={"rows": rows_out, "columns": ",".join(settings.pseudonymize_columns), "output": output},
+    )
+    return StageResult(rows_in, rows_out, output, {"pseudonymized": list(settings.pseudonymize_columns)})
+
+
+if __name__ == "__main__":
+    from breweries.cli import main
+
+    sys.exit(main(["stage", "silver_anonymized", *sys.argv[1:]]))

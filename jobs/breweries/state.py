@@ -1,0 +1,96 @@
+"""The pipeline's "parameters" table: one record per stage and run date, written when a stage succeeds.
+
+A record means "this stage's output for this date is complete". It is what ``breweries status`` shows,
+what makes a rerun skip finished work, and what a downstream stage checks before reading its input.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from breweries.storage import ObjectStore, join_uri
+
+# Execution order. Quality runs on raw silver, before anything is published from it.
+STAGES: tuple[str, ...] = ("bronze", "silver", "quality", "silver_anonymized", "gold")
+
+# What each stage reads; each must be recorded as done for the same date first.
+UPSTREAM: dict[str, tuple[str, ...]] = {
+    "bronze": (),
+    "silver": ("bronze",),
+    "quality": ("silver",),
+    "silver_anonymized": ("silver", "quality"),
+    "gold": ("quality", "silver_anonymized"),
+}
+
+
+class MissingUpstreamError(RuntimeError):
+    """A stage's input for the run date was never recorded as done."""
+
+    def __init__(self, stage: str, upstream: str, run_date: date) -> None:
+        super().__init__(
+            f"{stage} needs {upstream} for {run_date.isoformat()}, which was never recorded as done: "
+            f"run `breweries run --date {run_date.isoformat()} --stages {upstream}` first"
+        )
+        self.stage, self.upstream, self.run_date = stage, upstream, run_date
+
+
+@dataclass(frozen=True)
+class StageRun:
+    stage: str
+    run_date: str
+    started_at: str
+    finished_at: str
+    duration_seconds: float
+    rows_in: int
+    rows_out: int
+    output: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), indent=2, sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> StageRun:
+        return cls(**json.loads(data))
+
+
+class StateStore:
+    """Reads and writes :class:`StageRun` records under ``<root>/_state/<stage>/run_date=D.json``."""
+
+    def __init__(self, store: ObjectStore, state_uri: str) -> None:
+        self._store = store
+        self._uri = state_uri
+
+    def _record_uri(self, stage: str, run_date: date | str) -> str:
+        day = run_date if isinstance(run_date, str) else run_date.isoformat()
+        return join_uri(self._uri, stage, f"run_date={day}.json")
+
+    def get(self, stage: str, run_date: date) -> StageRun | None:
+        uri = self._record_uri(stage, run_date)
+        if not self._store.exists(uri):
+            return None
+        return StageRun.from_json(self._store.read_bytes(uri))
+
+    def record(self, run: StageRun) -> None:
+        """Record ``run`` as done and forget the later stages of that date: their input just changed."""
+        self._store.write_bytes(self._record_uri(run.stage, run.run_date), run.to_json())
+        for later in STAGES[STAGES.index(run.stage) + 1 :]:
+            uri = self._record_uri(later, run.run_date)
+            if self._store.exists(uri):
+                self._store.delete_object(uri)
+
+    def require_upstream(self, stage: str, run_date: date) -> None:
+        for upstream in UPSTREAM[stage]:
+            if self.get(upstream, run_date) is None:
+                raise MissingUpstreamError(stage, upstream, run_date)
+
+    def all_runs(self) -> list[StageRun]:
+        runs = [
+            StageRun.from_json(self._store.read_bytes(uri))
+            for uri in self._store.list_files(self._uri)
+            if uri.endswith(".json")
+        ]
+        return sorted(runs, key=lambda r: (STAGES.index(r.stage), r.run_date))

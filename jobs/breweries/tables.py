@@ -1,0 +1,54 @@
+"""Reading and writing the pipeline's tables: the I/O edge around the pure transforms."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
+
+from breweries.layout import staging_for
+from breweries.storage import ObjectStore
+from breweries.transforms.silver import BRONZE_SCHEMA, CORRUPT_RECORD, SOURCE_FILE
+
+
+def read_bronze_pages(spark: SparkSession, page_uris: Sequence[str]) -> DataFrame:
+    """The records of the given bronze pages (JSON arrays), every field as text, plus its file."""
+    if not page_uris:
+        raise ValueError("no bronze pages to read")
+    return (
+        spark.read.schema(BRONZE_SCHEMA)
+        .option("multiLine", True)
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", CORRUPT_RECORD)
+        .json(list(page_uris))
+        .withColumn(SOURCE_FILE, F.col("_metadata.file_path"))
+    )
+
+
+def read_table(spark: SparkSession, uri: str, schema: StructType) -> DataFrame:
+    """A Parquet table (one date's folder) with its known schema; partition columns come from paths."""
+    return spark.read.schema(schema).parquet(uri)
+
+
+def write_table(
+    df: DataFrame,
+    uri: str,
+    store: ObjectStore,
+    run_id: str,
+    partition_by: Sequence[str] = (),
+) -> None:
+    """Replace the table folder ``uri`` with ``df``: one file per partition, never a half-written folder.
+
+    Spark writes into a staging folder; only a complete write is swapped in, so a crash leaves the
+    previous content of ``uri`` as it was. Repartitioning by the partition columns puts each
+    partition's rows in one task, hence one file.
+    """
+    staging = staging_for(uri, run_id)
+    shaped = df.repartition(*partition_by) if partition_by else df.coalesce(1)
+    try:
+        shaped.write.mode("overwrite").partitionBy(*partition_by).parquet(staging)
+        store.replace_tree(staging, uri)
+    finally:
+        store.delete_tree(staging)

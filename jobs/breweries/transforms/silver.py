@@ -1,0 +1,159 @@
+"""Bronze records -> typed, cleaned, de-duplicated silver rows. Pure DataFrame functions, no I/O.
+
+The flow is ``flag_breweries`` (normalize, flag invalid rows, flag duplicate ids, add ingestion
+metadata), then ``silver_rows`` / ``quarantined_rows`` split the flagged frame in two, so that every
+bronze record lands in exactly one of them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql.types import (
+    DateType,
+    DoubleType,
+    IntegerType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+from breweries.api.fields import API_FIELDS
+
+CORRUPT_RECORD = "_corrupt_record"
+SOURCE_FILE = "source_file"
+QUARANTINE_REASON = "quarantine_reason"
+COORDINATES = ("longitude", "latitude")
+TEXT_FIELDS = tuple(f for f in API_FIELDS if f not in COORDINATES)
+
+# Everything as text: a coordinate may arrive as a JSON number or a string, and a field of the
+# wrong type must not fail the whole page. Typing happens in normalize_breweries.
+BRONZE_SCHEMA = StructType(
+    [StructField(name, StringType()) for name in API_FIELDS]
+    + [StructField(CORRUPT_RECORD, StringType())]
+)
+
+# Silver's columns in file order. country and state are the partition columns (state is the
+# API's state_province; the API's deprecated `state` copy holds the same value), so they come last,
+# where Spark puts partition columns when it reads the table back.
+SILVER_SCHEMA = StructType(
+    [
+        StructField("id", StringType(), nullable=False),
+        *(
+            StructField(name, StringType())
+            for name in TEXT_FIELDS
+            if name not in ("id", "country", "state")
+        ),
+        StructField("longitude", DoubleType()),
+        StructField("latitude", DoubleType()),
+        StructField("bronze_page", IntegerType()),
+        StructField("ingest_date", DateType()),
+        StructField("fetched_at", TimestampType()),
+        StructField("country", StringType()),
+        StructField("state", StringType()),
+    ]
+)
+
+QUARANTINE_SCHEMA = StructType(
+    [
+        StructField(QUARANTINE_REASON, StringType(), nullable=False),
+        StructField("id", StringType()),
+        StructField("bronze_page", IntegerType()),
+        StructField("record", StringType()),
+        StructField("ingest_date", DateType()),
+    ]
+)
+
+# Quarantine reasons.
+MALFORMED_RECORD = "malformed_record"
+MISSING_ID = "missing_id"
+DUPLICATE_ID = "duplicate_id"
+
+
+def _clean_text(column: Column) -> Column:
+    # \p{Z} also strips Unicode spaces (no-break space) that Spark's trim() leaves in place.
+    trimmed = F.regexp_replace(column, r"^[\s\p{Z}]+|[\s\p{Z}]+$", "")
+    return F.when(trimmed == "", None).otherwise(trimmed)
+
+
+def _coordinate(column: Column) -> Column:
+    """A number or numeric string -> double; garbage, NaN and infinities -> null."""
+    value = _clean_text(column).try_cast(DoubleType())
+    return F.when(F.isnan(value) | (F.abs(value) == float("inf")), None).otherwise(value)
+
+
+def normalize_breweries(bronze: DataFrame) -> DataFrame:
+    """Trim text (empty -> null), lower-case brewery_type, type coordinates, fill state_province."""
+    columns = {name: _clean_text(F.col(name)) for name in TEXT_FIELDS}
+    columns["brewery_type"] = F.lower(columns["brewery_type"])
+    # state_province is the current field; older records may only carry the deprecated copy.
+    columns["state_province"] = F.coalesce(columns["state_province"], columns["state"])
+    columns["state"] = columns["state_province"]
+    columns.update({name: _coordinate(F.col(name)) for name in COORDINATES})
+    return bronze.withColumns(columns)
+
+
+def flag_invalid_records(breweries: DataFrame) -> DataFrame:
+    """Add ``quarantine_reason``: malformed_record or missing_id, null for a usable record."""
+    reason = (
+        F.when(F.col(CORRUPT_RECORD).isNotNull(), F.lit(MALFORMED_RECORD))
+        .when(F.col("id").isNull(), F.lit(MISSING_ID))
+        .otherwise(F.lit(None).cast(StringType()))
+    )
+    return breweries.withColumn(QUARANTINE_REASON, reason)
+
+
+def flag_duplicate_ids(breweries: DataFrame) -> DataFrame:
+    """Keep one record per id and flag the rest ``duplicate_id``.
+
+    The winner depends only on content, never on page order or partitioning: the most complete
+    record (most non-null fields) wins; a tie goes to the smallest SHA-256 of the record's JSON.
+    """
+    completeness = sum(F.col(name).isNotNull().cast("int") for name in API_FIELDS)
+    content_hash = F.sha2(F.to_json(F.struct(*API_FIELDS)), 256)
+    usable = F.col(QUARANTINE_REASON).isNull()
+    rank = F.row_number().over(
+        Window.partitionBy(F.col("id"), usable).orderBy(completeness.desc(), content_hash.asc())
+    )
+    return breweries.withColumn(
+        QUARANTINE_REASON,
+        F.when(usable & (rank > 1), F.lit(DUPLICATE_ID)).otherwise(F.col(QUARANTINE_REASON)),
+    )
+
+
+def with_ingestion_metadata(breweries: DataFrame, ingest_date: date, fetched_at: datetime) -> DataFrame:
+    """Which bronze page each row came from, the date it was ingested for, when it was fetched."""
+    page = F.regexp_extract(F.col(SOURCE_FILE), r"page(?:=|%3D)(\d+)\.json$", 1)
+    return breweries.withColumns(
+        {
+            "bronze_page": F.when(page != "", page.cast(IntegerType())),
+            "ingest_date": F.lit(ingest_date).cast(DateType()),
+            "fetched_at": F.lit(fetched_at).cast(TimestampType()),
+        }
+    )
+
+
+def flag_breweries(bronze: DataFrame, ingest_date: date, fetched_at: datetime) -> DataFrame:
+    """Every bronze record, normalized, with ``quarantine_reason`` set where it cannot enter silver."""
+    return (
+        bronze.transform(normalize_breweries)
+        .transform(flag_invalid_records)
+        .transform(flag_duplicate_ids)
+        .transform(with_ingestion_metadata, ingest_date, fetched_at)
+    )
+
+
+def silver_rows(flagged: DataFrame) -> DataFrame:
+    usable = flagged.filter(F.col(QUARANTINE_REASON).isNull())
+    return usable.select(*(F.col(f.name).cast(f.dataType) for f in SILVER_SCHEMA.fields))
+
+
+def quarantined_rows(flagged: DataFrame) -> DataFrame:
+    rejected = flagged.filter(F.col(QUARANTINE_REASON).isNotNull())
+    record = F.coalesce(F.col(CORRUPT_RECORD), F.to_json(F.struct(*API_FIELDS)))
+    return rejected.select(
+        QUARANTINE_REASON, "id", "bronze_page", record.alias("record"), "ingest_date"
+    )
