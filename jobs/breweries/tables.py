@@ -46,7 +46,10 @@ def write_table(
     partition's rows in one task, hence one file.
     """
     staging = staging_for(uri, run_id)
-    shaped = df.repartition(*partition_by) if partition_by else df.coalesce(1)
+    # An explicit partition count: adaptive execution would otherwise merge small data into one
+    # task that writes every file alone, leaving the other cores idle.
+    parallelism = df.sparkSession.sparkContext.defaultParallelism
+    shaped = df.repartition(parallelism, *partition_by) if partition_by else df.coalesce(1)
     try:
         shaped.write.mode("overwrite").partitionBy(*partition_by).parquet(staging)
         store.replace_tree(staging, uri)
