@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from breweries.storage import join_uri, normalize_uri
+from breweries.storage import StorageError, join_uri, normalize_uri
 
 DEFAULT_API_URL = "https://api.openbrewerydb.org/v1"
 MAX_PAGE_SIZE = 200  # the API answers 422 above this
@@ -25,7 +25,7 @@ class Settings:
     """
 
     api_url: str = DEFAULT_API_URL
-    storage_root: str = field(default_factory=lambda: normalize_uri("./data"))
+    storage_root: str = "./data"
     bronze_uri: str = ""
     silver_uri: str = ""
     silver_anonymized_uri: str = ""
@@ -53,10 +53,11 @@ class Settings:
     def __post_init__(self) -> None:
         # Layer URIs default to folders under the root; set here so that Settings(storage_root=...)
         # alone is a complete object, as it is when built from the environment.
+        object.__setattr__(self, "storage_root", _storage_uri("storage_root", self.storage_root))
         for layer in ("bronze", "silver", "silver_anonymized", "gold"):
             name = f"{layer}_uri"
             value = getattr(self, name)
-            resolved = normalize_uri(value) if value else join_uri(self.storage_root, layer)
+            resolved = _storage_uri(name, value) if value else join_uri(self.storage_root, layer)
             object.__setattr__(self, name, resolved)
         self._validate()
 
@@ -79,8 +80,6 @@ class Settings:
         # spark-submit's PythonRunner hands the driver its gateway through this variable.
         values["spark_submitted"] = "PYSPARK_GATEWAY_PORT" in env
         values.update({k: v for k, v in overrides.items() if v is not None})
-        if "storage_root" in values:
-            values["storage_root"] = normalize_uri(values["storage_root"])
         return cls(**values)
 
     def require_pseudonymization_key(self) -> str:
@@ -126,6 +125,13 @@ _ENV_NAMES: dict[str, str] = {
     f.name: f"BREWERIES_{f.name.upper()}" for f in fields(Settings) if f.name != "spark_submitted"
 }
 _ENV_NAMES["s3_endpoint_url"] = "BREWERIES_S3_ENDPOINT"
+
+
+def _storage_uri(name: str, value: str) -> str:
+    try:
+        return normalize_uri(value)
+    except StorageError as exc:
+        raise SettingsError(f"{_ENV_NAMES[name]}: {exc}") from None
 
 
 def _parse(name: str, raw: str) -> Any:

@@ -1,0 +1,108 @@
+"""The API client against a real HTTP server on 127.0.0.1: full crawls, faults survived, short crawls refused."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from breweries.api.client import ApiError, BreweryApiClient, RateLimiter, expected_page_sizes
+from breweries.api.replay import Fault
+
+
+def client_for(server, *, attempts=4, timeout=5.0, concurrency=4, sleeps=None, rate=120):
+    return BreweryApiClient(
+        server.url,
+        timeout_seconds=timeout,
+        max_attempts=attempts,
+        backoff_seconds=0.01,
+        concurrency=concurrency,
+        rate_limiter=RateLimiter(rate),
+        sleep=(sleeps.append if sleeps is not None else lambda s: None),
+    )
+
+
+def crawled_records(crawl) -> list[dict]:
+    return [record for page in crawl.pages for record in json.loads(page.body)]
+
+
+def test_full_crawl_equals_the_snapshot(replay_of, snapshot):
+    crawl = client_for(replay_of(snapshot)).crawl(per_page=200)
+    assert crawl.meta_total == len(snapshot) and len(crawl.pages) == 60
+    records = crawled_records(crawl)
+    assert sorted(records, key=lambda r: r["id"]) == sorted(snapshot, key=lambda r: r["id"])
+    assert [r["id"] for r in records] == sorted(r["id"] for r in snapshot)  # sort=id:asc asked
+
+
+def test_429_waits_for_retry_after_and_5xx_are_retried(replay_of, snapshot):
+    faults = [
+        Fault("status", page=2, status=429, retry_after=1.5),
+        Fault("status", page=3, status=500, times=2),
+        Fault("status", page=4, status=503),
+        Fault("status", target="meta", status=502),
+    ]
+    sleeps: list[float] = []
+    crawl = client_for(replay_of(snapshot[:1000], faults), sleeps=sleeps).crawl(per_page=200)
+    assert crawl.record_count == 1000
+    assert 1.5 in sleeps  # the server's Retry-After, not the client's own backoff
+
+
+def test_timeouts_resets_and_truncated_bodies_are_retried(replay_of, snapshot):
+    faults = [
+        Fault("delay", page=1, seconds=1.0),
+        Fault("reset", page=2),
+        Fault("truncate", page=3),
+    ]
+    crawl = client_for(replay_of(snapshot[:600], faults), timeout=0.3).crawl(per_page=200)
+    assert crawl.record_count == 600
+    by_id = sorted(snapshot[:600], key=lambda r: r["id"])
+    assert crawl.pages[2].body == json.dumps(by_id[400:600], ensure_ascii=False).encode()  # as served
+
+
+def test_a_page_that_stays_short_fails_the_crawl_naming_it(replay_of, snapshot):
+    server = replay_of(snapshot[:1000], [Fault("short", page=3, times=0, drop=5)])
+    with pytest.raises(ApiError, match=r"page 3 .* failed after 3 attempts: .*195 records, expected 200"):
+        client_for(server, attempts=3).crawl(per_page=200)
+
+
+def test_a_page_short_once_is_fetched_again(replay_of, snapshot):
+    crawl = client_for(replay_of(snapshot[:400], [Fault("short", page=1)])).crawl(per_page=200)
+    assert crawl.record_count == 400
+
+
+def test_persistent_server_errors_fail_with_the_page_and_status(replay_of, snapshot):
+    server = replay_of(snapshot[:400], [Fault("status", page=2, status=500, times=0)])
+    with pytest.raises(ApiError, match=r"page 2 .* failed after 2 attempts: HTTP 500"):
+        client_for(server, attempts=2).crawl(per_page=200)
+
+
+def test_a_client_error_is_not_retried(replay_of, snapshot):
+    server = replay_of(snapshot[:10])
+    with pytest.raises(ApiError, match="HTTP 422"):
+        client_for(server).fetch_page(1, per_page=500, expected_records=10)
+    assert server.state.requests == 1
+
+
+def test_an_empty_source_is_one_empty_page(replay_of):
+    crawl = client_for(replay_of([])).crawl(per_page=200)
+    assert crawl.meta_total == 0 and [p.body for p in crawl.pages] == [b"[]"]
+
+
+def test_expected_page_sizes():
+    assert expected_page_sizes(0, 200) == [0]
+    assert expected_page_sizes(400, 200) == [200, 200]
+    assert expected_page_sizes(11822, 200)[-1] == 22 and len(expected_page_sizes(11822, 200)) == 60
+
+
+def test_rate_limiter_never_lets_more_than_the_limit_start_in_a_window():
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    limiter = RateLimiter(3, window_seconds=60, clock=lambda: now[0], sleep=sleep)
+    for _ in range(7):
+        limiter.acquire()
+    assert waits == [60.0, 60.0]  # requests 4 and 7 wait for the window to move

@@ -1,0 +1,77 @@
+"""One settings object: environment, flags on top, defaults derived from the root, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from breweries.settings import Settings, SettingsError
+
+
+def test_defaults_put_every_layer_under_the_root(tmp_path):
+    settings = Settings.from_env({"BREWERIES_STORAGE_ROOT": str(tmp_path)})
+    root = f"file://{tmp_path}"
+    assert settings.storage_root == root
+    assert settings.bronze_uri == f"{root}/bronze"
+    assert settings.silver_anonymized_uri == f"{root}/silver_anonymized"
+    assert settings.state_uri == f"{root}/_state"
+    assert settings.api_url == "https://api.openbrewerydb.org/v1"
+    assert settings.pseudonymize_columns == ("name", "phone")
+
+
+def test_layers_can_live_in_other_buckets():
+    settings = Settings.from_env(
+        {
+            "BREWERIES_STORAGE_ROOT": "s3a://lake/breweries/",
+            "BREWERIES_SILVER_URI": "s3://raw-silver/breweries",
+        }
+    )
+    assert settings.silver_uri == "s3a://raw-silver/breweries"
+    assert settings.gold_uri == "s3a://lake/breweries/gold"
+
+
+def test_flags_override_the_environment(tmp_path):
+    env = {"BREWERIES_STORAGE_ROOT": "/elsewhere", "BREWERIES_API_URL": "http://127.0.0.1:1/v1"}
+    settings = Settings.from_env(env, storage_root=str(tmp_path), api_url=None)
+    assert settings.storage_root == f"file://{tmp_path}"
+    assert settings.api_url == "http://127.0.0.1:1/v1"  # a flag left unset does not override
+
+
+def test_typed_values_and_lists_are_parsed():
+    settings = Settings.from_env(
+        {"BREWERIES_HTTP_CONCURRENCY": "8", "BREWERIES_PSEUDONYMIZE_COLUMNS": " name, phone ,street "}
+    )
+    assert settings.http_concurrency == 8
+    assert settings.pseudonymize_columns == ("name", "phone", "street")
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"BREWERIES_HTTP_CONCURRENCY": "four"}, "BREWERIES_HTTP_CONCURRENCY"),
+        ({"BREWERIES_HTTP_CONCURRENCY": "0"}, "BREWERIES_HTTP_CONCURRENCY"),
+        ({"BREWERIES_PAGE_SIZE": "201"}, "BREWERIES_PAGE_SIZE"),
+        ({"BREWERIES_LOG_FORMAT": "xml"}, "BREWERIES_LOG_FORMAT"),
+        ({"BREWERIES_API_URL": "ftp://x"}, "BREWERIES_API_URL"),
+        ({"BREWERIES_STORAGE_ROOT": "gs://bucket"}, "gs://bucket"),
+    ],
+)
+def test_bad_values_name_the_setting(env, named):
+    with pytest.raises(ValueError, match=named):
+        Settings.from_env(env)
+
+
+def test_secrets_are_not_in_the_repr():
+    settings = Settings.from_env(
+        {"BREWERIES_PSEUDONYMIZATION_KEY": "hunter2-key", "BREWERIES_WEBHOOK_URL": "http://hook/tok3n"}
+    )
+    assert "hunter2-key" not in repr(settings) and "tok3n" not in repr(settings)
+
+
+def test_missing_key_is_refused_with_the_variable_name():
+    with pytest.raises(SettingsError, match="BREWERIES_PSEUDONYMIZATION_KEY"):
+        Settings.from_env({}).require_pseudonymization_key()
+
+
+def test_spark_submit_is_detected_from_its_gateway():
+    assert Settings.from_env({"PYSPARK_GATEWAY_PORT": "40000"}).spark_submitted
+    assert not Settings.from_env({}).spark_submitted
