@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +15,13 @@ from pyspark.sql import SparkSession
 from breweries.api.replay import Record, ReplayServer, ReplayState, load_snapshot
 from breweries.settings import Settings
 from breweries.spark import build_spark_session
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own BREWERIES_* variables must not change what the tests see."""
+    for name in [n for n in os.environ if n.startswith("BREWERIES_")]:
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import threading
 import time
@@ -122,6 +123,7 @@ class BreweryApiClient:
         backoff_seconds: float,
         concurrency: int,
         rate_limiter: RateLimiter,
+        log: logging.LoggerAdapter | None = None,  # type: ignore[type-arg]
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -132,7 +134,7 @@ class BreweryApiClient:
         self._limiter = rate_limiter
         self._sleep = sleep
         self._local = threading.local()  # requests.Session is not thread-safe: one per thread
-        self._log = get_logger(stage="bronze")
+        self._log = log or get_logger(component="api-client")
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from breweries.api.client import SORT_ORDER, BreweryApiClient, RateLimiter
@@ -12,7 +13,7 @@ from breweries.stages.context import StageContext, StageResult
 from breweries.storage import join_uri
 
 
-def api_client(settings: Settings) -> BreweryApiClient:
+def api_client(settings: Settings, log: logging.LoggerAdapter) -> BreweryApiClient:  # type: ignore[type-arg]
     return BreweryApiClient(
         settings.api_url,
         timeout_seconds=settings.http_timeout_seconds,
@@ -20,11 +21,12 @@ def api_client(settings: Settings) -> BreweryApiClient:
         backoff_seconds=settings.http_backoff_seconds,
         concurrency=settings.http_concurrency,
         rate_limiter=RateLimiter(settings.rate_limit_per_minute),
+        log=log,
     )
 
 
 def run(ctx: StageContext) -> StageResult:
-    crawl = api_client(ctx.settings).crawl(ctx.settings.page_size)
+    crawl = api_client(ctx.settings, ctx.log).crawl(ctx.settings.page_size)
     manifest = Manifest.from_crawl(crawl, ctx.run_date.isoformat(), SORT_ORDER)
     final = ctx.layout.bronze_date(ctx.run_date)
     staging = staging_for(final, ctx.run_id)

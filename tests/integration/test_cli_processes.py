@@ -1,0 +1,98 @@
+"""The commands as users run them: separate processes, the replay on a port, the stage entry points."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import breweries
+from breweries.cli import EXIT_OK, EXIT_USAGE, main
+
+BIN = Path(sys.executable).parent
+STAGE_SCRIPTS = Path(breweries.__file__).parent / "stages"
+
+
+@pytest.fixture
+def replay_process():
+    """`breweries api-replay --port 0` in its own process; yields its URL."""
+    process = subprocess.Popen(
+        [BIN / "breweries", "api-replay", "--port", "0"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        yield json.loads(process.stdout.readline())["url"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def clean_env(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BREWERIES_")}
+    return {**env, **values}
+
+
+def test_breweries_run_against_a_running_replay_produces_gold_for_every_brewery(tmp_path, replay_process, spark):
+    env = clean_env(
+        BREWERIES_API_URL=replay_process,
+        BREWERIES_STORAGE_ROOT=str(tmp_path),
+        BREWERIES_PSEUDONYMIZATION_KEY="process-test-key",
+    )
+    result = subprocess.run(
+        [BIN / "breweries", "run", "--date", "2026-01-01"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == EXIT_OK, result.stderr[-3000:]
+    gold = spark.read.parquet(str(tmp_path / "gold" / "breweries_by_type_location" / "snapshot_date=2026-01-01"))
+    assert gold.groupBy().sum("brewery_count").first()[0] == 11822
+    assert {"country", "state", "brewery_type", "brewery_count"} == set(gold.columns)
+
+
+def test_a_stage_module_runs_as_a_script_like_a_spark_application(tmp_path, replay_process):
+    # What a SparkApplication's mainApplicationFile runs: the stage's file, with --date.
+    env = clean_env(BREWERIES_API_URL=replay_process, BREWERIES_STORAGE_ROOT=str(tmp_path), BREWERIES_LOG_FORMAT="json")
+    result = subprocess.run(
+        [sys.executable, STAGE_SCRIPTS / "bronze.py", "--date", "2026-01-02"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == EXIT_OK, result.stderr
+    logs = [json.loads(line) for line in result.stderr.splitlines()]
+    finished = next(entry for entry in logs if entry["message"] == "finished")
+    assert finished["stage"] == "bronze" and finished["run_date"] == "2026-01-02"
+    assert finished["rows_out"] == 11822
+    assert (tmp_path / "bronze" / "breweries" / "ingest_date=2026-01-02" / "_manifest.json").is_file()
+
+
+def test_demo_prints_gold_rows_and_a_passing_quality_summary(tmp_path, spark, capsys):
+    assert main(["demo", "--storage-root", str(tmp_path), "--date", "2026-01-03"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "gold: breweries_by_type_location for 2026-01-03" in out
+    assert "Germany          Bayern                 brewpub                539" in out
+    assert "sum of brewery_count: 11822 (the replay served 11822)" in out
+    assert "data quality for 2026-01-03: PASSED" in out
+
+
+def test_the_anonymize_stage_refuses_to_run_without_a_key(tmp_path, monkeypatch, capfd):
+    monkeypatch.setenv("BREWERIES_STORAGE_ROOT", str(tmp_path))
+    for stage in ("bronze", "silver", "quality"):  # pretend its inputs are done
+        (tmp_path / "_state" / stage).mkdir(parents=True)
+        (tmp_path / "_state" / stage / "run_date=2026-01-01.json").write_text(
+            json.dumps({"stage": stage, "run_date": "2026-01-01", "started_at": "", "finished_at": "",
+                        "duration_seconds": 0, "rows_in": 0, "rows_out": 0, "output": ""})
+        )  # fmt: skip
+    assert main(["stage", "silver_anonymized", "--date", "2026-01-01"]) == EXIT_USAGE
+    assert "BREWERIES_PSEUDONYMIZATION_KEY is not set" in capfd.readouterr().err
+
+
+def test_bad_flags_and_settings_exit_2_naming_them(capfd, monkeypatch):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--date", "01/02/2026"])
+    assert exit_info.value.code == EXIT_USAGE and "--date must be YYYY-MM-DD" in capfd.readouterr().err
+    monkeypatch.setenv("BREWERIES_HTTP_CONCURRENCY", "many")
+    assert main(["run"]) == EXIT_USAGE
+    assert "BREWERIES_HTTP_CONCURRENCY must be a number" in capfd.readouterr().err
+    monkeypatch.delenv("BREWERIES_HTTP_CONCURRENCY")
+    assert main(["run", "--stages", "bronze,platinum"]) == EXIT_USAGE
+    assert "--stages: unknown stage platinum" in capfd.readouterr().err

@@ -1,0 +1,219 @@
+"""The whole pipeline, locally: `breweries run` against the API replay into a temporary folder."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import requests
+from chispa import assert_df_equality
+
+from breweries.api.replay import bundled_snapshot_path
+from breweries.cli import EXIT_MISSING_INPUT, EXIT_OK, EXIT_QUALITY, main
+from breweries.layout import Layout
+from breweries.settings import Settings
+from breweries.stages.gold import GOLD_SCHEMA
+from breweries.state import STAGES
+from breweries.tables import read_table
+from breweries.transforms.silver import SILVER_SCHEMA
+
+RUN_DATE = "2026-01-01"
+KEY = "pipeline-test-key"
+
+
+def pipeline_env(monkeypatch, root: Path, api_url: str, **extra: str) -> None:
+    env = {
+        "BREWERIES_STORAGE_ROOT": str(root),
+        "BREWERIES_API_URL": api_url,
+        "BREWERIES_PSEUDONYMIZATION_KEY": KEY,
+        "BREWERIES_STAGE_RETRY_BACKOFF_SECONDS": "0.01",
+        "BREWERIES_HTTP_BACKOFF_SECONDS": "0.01",
+        **extra,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+def state_record(root: Path, stage: str) -> dict | None:
+    path = root / "_state" / stage / f"run_date={RUN_DATE}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory, spark, snapshot):
+    """One run of every stage on the full snapshot, shared by the tests that inspect it."""
+    from breweries.api.replay import ReplayServer, ReplayState
+
+    root = tmp_path_factory.mktemp("full-run")
+    # A module-scoped patch: the autouse fixture that clears BREWERIES_* is function-scoped.
+    with pytest.MonkeyPatch.context() as monkeypatch, ReplayServer(ReplayState(snapshot)) as replay:
+        pipeline_env(monkeypatch, root, replay.url)
+        assert main(["run", "--date", RUN_DATE]) == EXIT_OK
+        yield root, replay
+
+
+def test_run_writes_the_documented_layout(full_run):
+    root, _ = full_run
+    bronze = root / "bronze" / "breweries" / f"ingest_date={RUN_DATE}"
+    assert sorted(p.name for p in bronze.iterdir()) == ["_manifest.json"] + [f"page={n:04d}.json" for n in range(1, 61)]
+    silver = root / "silver" / "breweries" / f"snapshot_date={RUN_DATE}"
+    assert (silver / "country=Germany" / "state=Bayern").is_dir()
+    partitions = [p for p in silver.glob("country=*/state=*") if p.is_dir()]
+    # One Parquet file per partition: no small-file explosion.
+    assert partitions and all(len(list(p.glob("*.parquet"))) == 1 for p in partitions)
+    assert list((root / "silver" / "_quarantine" / "breweries" / f"snapshot_date={RUN_DATE}").glob("*.parquet"))
+    assert (root / "silver" / "_quality" / f"snapshot_date={RUN_DATE}" / "report.json").is_file()
+    anonymized = root / "silver_anonymized" / "breweries" / f"snapshot_date={RUN_DATE}"
+    assert sorted(p.relative_to(anonymized) for p in anonymized.glob("country=*/state=*")) == sorted(
+        p.relative_to(silver) for p in partitions
+    )
+    gold = root / "gold" / "breweries_by_type_location" / f"snapshot_date={RUN_DATE}"
+    assert all(len(list(p.glob("*.parquet"))) == 1 for p in gold.glob("country=*"))
+    assert all(state_record(root, stage) for stage in STAGES)
+    assert not list(root.rglob("_staging/*"))  # nothing left half-built
+
+
+def test_bronze_keeps_the_api_responses_byte_for_byte(full_run):
+    root, replay = full_run
+    bronze = root / "bronze" / "breweries" / f"ingest_date={RUN_DATE}"
+    manifest = json.loads((bronze / "_manifest.json").read_text())
+    assert manifest["meta_total"] == manifest["record_count"] == 11822
+    assert manifest["api_url"] == replay.url and manifest["sort"] == "id:asc"
+    served = requests.get(f"{replay.url}/breweries", params={"page": 7, "per_page": 200, "sort": "id:asc"}, timeout=10)
+    assert (bronze / "page=0007.json").read_bytes() == served.content
+    import hashlib
+
+    assert all(
+        hashlib.sha256((bronze / p["file"]).read_bytes()).hexdigest() == p["sha256"] for p in manifest["pages"]
+    )
+
+
+def test_gold_counts_equal_an_independent_count_of_the_snapshot(full_run, spark):
+    root, _ = full_run
+    # Counted straight from the bundled CSV, not through the replay or any pipeline code.
+    rows = csv.DictReader(io.StringIO(gzip.decompress(bundled_snapshot_path().read_bytes()).decode()))
+    expected = Counter((r["country"], r["state_province"], r["brewery_type"]) for r in rows)
+    settings = Settings(storage_root=str(root))
+    gold = read_table(spark, Layout(settings).gold_date(__import__("datetime").date(2026, 1, 1)), GOLD_SCHEMA)
+    actual = {(r.country, r.state, r.brewery_type): r.brewery_count for r in gold.collect()}
+    assert actual == dict(expected)
+    assert sum(actual.values()) == 11822
+
+
+def test_anonymized_silver_holds_no_raw_name_or_phone(full_run, spark):
+    root, _ = full_run
+    silver = spark.read.parquet(str(root / "silver" / "breweries" / f"snapshot_date={RUN_DATE}"))
+    anonymized = spark.read.parquet(str(root / "silver_anonymized" / "breweries" / f"snapshot_date={RUN_DATE}"))
+    raw = {v for r in silver.select("name", "phone").collect() for v in r if v}
+    tokens = {v for r in anonymized.select("name", "phone").collect() for v in r if v}
+    assert raw and tokens and not raw & tokens
+    assert anonymized.filter("phone is null").count() == silver.filter("phone is null").count() == 1319
+
+
+def test_a_rerun_skips_finished_stages(full_run, monkeypatch, capfd):
+    root, replay = full_run
+    pipeline_env(monkeypatch, root, replay.url)
+    before = {stage: state_record(root, stage) for stage in STAGES}
+    assert main(["run", "--date", RUN_DATE]) == EXIT_OK
+    assert {stage: state_record(root, stage) for stage in STAGES} == before
+    assert capfd.readouterr().err.count("already done for this date: skipped") == len(STAGES)
+
+
+def test_force_rebuilds_every_stage_with_identical_output(full_run, monkeypatch, spark):
+    root, replay = full_run
+    pipeline_env(monkeypatch, root, replay.url)
+    day = __import__("datetime").date(2026, 1, 1)
+    layout = Layout(Settings(storage_root=str(root)))
+
+    def snapshot_of_outputs():
+        silver = read_table(spark, layout.silver_date(day), SILVER_SCHEMA).drop("fetched_at")
+        gold = read_table(spark, layout.gold_date(day), GOLD_SCHEMA)
+        return silver.localCheckpoint(), gold.localCheckpoint()
+
+    silver_before, gold_before = snapshot_of_outputs()
+    finished_before = state_record(root, "gold")["finished_at"]
+    assert main(["run", "--date", RUN_DATE, "--force"]) == EXIT_OK
+    silver_after, gold_after = snapshot_of_outputs()
+    assert state_record(root, "gold")["finished_at"] != finished_before
+    assert_df_equality(silver_after, silver_before, ignore_row_order=True)
+    assert_df_equality(gold_after, gold_before, ignore_row_order=True)
+
+
+def test_status_shows_each_stage_of_the_date(full_run, monkeypatch, capsys):
+    root, replay = full_run
+    pipeline_env(monkeypatch, root, replay.url)
+    assert main(["status", "--date", RUN_DATE]) == EXIT_OK
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == list(STAGES)
+    assert "11822" in lines[1] and RUN_DATE in lines[1]
+
+
+def test_an_empty_source_fails_the_quality_gate_before_gold_and_notifies(
+    tmp_path, monkeypatch, replay_of, webhook, spark
+):
+    pipeline_env(monkeypatch, tmp_path, replay_of([]).url, BREWERIES_WEBHOOK_URL=webhook.url)
+    assert main(["run", "--date", RUN_DATE]) == EXIT_QUALITY
+    report = json.loads((tmp_path / "silver" / "_quality" / f"snapshot_date={RUN_DATE}" / "report.json").read_text())
+    assert report["status"] == "failed"
+    assert [c["name"] for c in report["checks"] if not c["passed"]] == ["table_not_empty"]
+    assert not (tmp_path / "gold").exists() and state_record(tmp_path, "gold") is None
+    assert state_record(tmp_path, "quality") is None and state_record(tmp_path, "silver") is not None
+    (message,) = webhook.messages  # a quality failure is not retried: one message
+    assert message["status"] == "failed" and message["stage"] == "quality" and message["run_date"] == RUN_DATE
+    assert "table_not_empty" in message["error"] and "table_not_empty" in message["text"]
+    assert message["failed_checks"][0]["name"] == "table_not_empty"
+
+
+def test_a_stage_without_its_input_names_the_missing_stage_and_date(tmp_path, monkeypatch, capfd):
+    pipeline_env(monkeypatch, tmp_path, "http://127.0.0.1:9/v1")
+    assert main(["run", "--date", RUN_DATE, "--stages", "gold"]) == EXIT_MISSING_INPUT
+    assert f"gold needs quality for {RUN_DATE}, which was never recorded as done" in capfd.readouterr().err
+
+
+def test_a_transient_failure_is_retried_locally_then_succeeds(tmp_path, monkeypatch, replay_of, snapshot, webhook):
+    from breweries.api.replay import Fault
+
+    server = replay_of(snapshot[:300], [Fault("status", target="meta", status=503, times=2)])
+    pipeline_env(
+        monkeypatch, tmp_path, server.url, BREWERIES_HTTP_MAX_ATTEMPTS="1", BREWERIES_WEBHOOK_URL=webhook.url
+    )
+    assert main(["run", "--date", RUN_DATE, "--stages", "bronze"]) == EXIT_OK
+    assert state_record(tmp_path, "bronze")["rows_out"] == 300 and webhook.messages == []
+
+
+def test_a_persistent_failure_uses_every_retry_then_notifies(tmp_path, monkeypatch, replay_of, snapshot, webhook):
+    from breweries.api.replay import Fault
+
+    server = replay_of(snapshot[:10], [Fault("status", target="meta", status=500, times=0)])
+    pipeline_env(
+        monkeypatch, tmp_path, server.url, BREWERIES_HTTP_MAX_ATTEMPTS="1", BREWERIES_WEBHOOK_URL=webhook.url
+    )
+    assert main(["run", "--date", RUN_DATE, "--stages", "bronze"]) == 1
+    assert server.state.requests == 4  # 1 attempt + 3 retries, as in the cluster
+    (message,) = webhook.messages
+    assert message["stage"] == "bronze" and "HTTP 500" in message["error"]
+    assert not (tmp_path / "bronze" / "breweries" / f"ingest_date={RUN_DATE}").exists()
+
+
+def test_a_failing_webhook_never_hides_the_pipeline_error(tmp_path, monkeypatch, replay_of, snapshot, capfd):
+    from breweries.api.replay import Fault
+
+    server = replay_of(snapshot[:10], [Fault("status", target="meta", status=500, times=0)])
+    secret_url = "http://127.0.0.1:9/hooks/do-not-log-me"  # nothing listens on port 9
+    pipeline_env(
+        monkeypatch,
+        tmp_path,
+        server.url,
+        BREWERIES_HTTP_MAX_ATTEMPTS="1",
+        BREWERIES_STAGE_RETRIES="0",
+        BREWERIES_WEBHOOK_URL=secret_url,
+    )
+    assert main(["run", "--date", RUN_DATE, "--stages", "bronze"]) == 1
+    err = capfd.readouterr().err
+    assert "stage bronze failed" in err and "could not notify the webhook" in err
+    assert "do-not-log-me" not in err
