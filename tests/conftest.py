@@ -62,7 +62,7 @@ class WebhookRecorder(ThreadingHTTPServer):
         self.status = status
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - stdlib name
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 recorder.messages.append(json.loads(self.rfile.read(length)))
                 self.send_response(recorder.status)

@@ -88,29 +88,37 @@ def _check(name: str, severity: str, observed: int, expected: int, what: str) ->
     return CheckResult(name, severity, passed, observed, f"== {expected}", message)
 
 
-def evaluate_quality(
-    metrics: Mapping[str, int], source: SourceCounts, run_date: str
-) -> QualityReport:
+def evaluate_quality(metrics: Mapping[str, int], source: SourceCounts, run_date: str) -> QualityReport:
     rows = metrics["row_count"]
     expected_rows = source.bronze_records - source.quarantined - source.duplicates_removed
     not_empty = CheckResult(
-        "table_not_empty", ERROR, rows > 0, rows, "> 0",
+        "table_not_empty",
+        ERROR,
+        rows > 0,
+        rows,
+        "> 0",
         f"{rows} rows" if rows else "silver is empty: the source served no usable brewery",
-    )  # fmt: skip
+    )
     checks = (
         not_empty,
         _check("no_null_id", ERROR, metrics["null_id_count"], 0, "rows without id"),
         _check("no_duplicate_id", ERROR, metrics["duplicate_id_count"], 0, "duplicate ids"),
         _check(
-            "complete_against_source", ERROR, rows, expected_rows,
+            "complete_against_source",
+            ERROR,
+            rows,
+            expected_rows,
             f"rows ({source.bronze_records} from the source - {source.quarantined} quarantined "
             f"- {source.duplicates_removed} duplicates)",
-        ),  # fmt: skip
+        ),
         _check("known_brewery_type", WARNING, metrics["unknown_type_count"], 0, "unknown brewery types"),
         _check(
-            "coordinates_in_range", WARNING, metrics["coordinates_out_of_range_count"], 0,
+            "coordinates_in_range",
+            WARNING,
+            metrics["coordinates_out_of_range_count"],
+            0,
             "rows with coordinates out of range",
-        ),  # fmt: skip
+        ),
         _check("country_present", WARNING, metrics["missing_country_count"], 0, "rows without country"),
     )
     return QualityReport(run_date, checks, dict(metrics), asdict(source))

@@ -18,7 +18,7 @@ from breweries.api.replay import Fault, ReplayServer, ReplayState, load_snapshot
 from breweries.checks import DataQualityError, QualityReport
 from breweries.layout import Layout
 from breweries.logs import configure_logging, get_logger
-from breweries.runner import RunPolicy, StageFailed, parse_stages, run_pipeline
+from breweries.runner import RunPolicy, StageError, parse_stages, run_pipeline
 from breweries.settings import Settings, SettingsError
 from breweries.spark import LazySparkSession
 from breweries.state import STAGES, MissingUpstreamError, StageRun, StateStore
@@ -42,8 +42,12 @@ def _today() -> date:
 
 
 def _add_run_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--date", type=_run_date, default=None, help="run date YYYY-MM-DD (default: today, UTC)")
-    parser.add_argument("--force", action="store_true", help="redo stages already recorded as done for the date")
+    parser.add_argument(
+        "--date", type=_run_date, default=None, help="run date YYYY-MM-DD (default: today, UTC)"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="redo stages already recorded as done for the date"
+    )
     parser.add_argument("--storage-root", help="overrides BREWERIES_STORAGE_ROOT")
     parser.add_argument("--api-url", help="overrides BREWERIES_API_URL")
 
@@ -63,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="replay the bundled snapshot and run the whole pipeline on it")
     demo.add_argument("--port", type=int, default=0, help="replay port on 127.0.0.1 (default: a free one)")
-    demo.add_argument("--storage-root", default="./data/demo", help="where the demo writes (default: ./data/demo)")
+    demo.add_argument(
+        "--storage-root", default="./data/demo", help="where the demo writes (default: ./data/demo)"
+    )
     demo.add_argument("--date", type=_run_date, default=None, help="run date (default: today, UTC)")
     demo.add_argument("--force", action="store_true", help="redo stages already done for the date")
 
@@ -78,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
 
     status = commands.add_parser("status", help='show the "parameters" table: what is done, per stage')
-    status.add_argument("--date", type=_run_date, default=None, help="one run date (default: latest of each stage)")
+    status.add_argument(
+        "--date", type=_run_date, default=None, help="one run date (default: latest of each stage)"
+    )
     status.add_argument("--storage-root", help="overrides BREWERIES_STORAGE_ROOT")
     return parser
 
@@ -101,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
-def _exit_code(failure: StageFailed) -> int:
+def _exit_code(failure: StageError) -> int:
     if isinstance(failure.cause, DataQualityError):
         return EXIT_QUALITY
     if isinstance(failure.cause, MissingUpstreamError):
@@ -115,7 +123,7 @@ def _execute(settings: Settings, run_date: date, stages: list[str], policy: RunP
     with LazySparkSession(settings, f"breweries-{run_date.isoformat()}") as spark:
         try:
             run_pipeline(settings, run_date, stages, policy, spark)
-        except StageFailed as failure:
+        except StageError as failure:
             return _exit_code(failure)
     return EXIT_OK
 
@@ -143,14 +151,17 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         log.info(f"serving the bundled Open Brewery DB snapshot ({len(records)} breweries) at {replay.url}")
         overrides: dict[str, object] = {"api_url": replay.url}
         if not settings.pseudonymization_key:
-            log.warning("using the built-in demo pseudonymization key: set BREWERIES_PSEUDONYMIZATION_KEY for real data")
+            log.warning(
+                "using the built-in demo pseudonymization key; "
+                "set BREWERIES_PSEUDONYMIZATION_KEY for real data"
+            )
             overrides["pseudonymization_key"] = DEMO_PSEUDONYMIZATION_KEY
         demo_settings = Settings.from_env(**overrides, storage_root=args.storage_root)
         policy = RunPolicy(retries=0, notify=False, force=args.force)
         with LazySparkSession(demo_settings, "breweries-demo") as spark:
             try:
                 run_pipeline(demo_settings, run_date, list(STAGES), policy, spark)
-            except StageFailed as failure:
+            except StageError as failure:
                 _print_quality(demo_settings, run_date)
                 return _exit_code(failure)
             _print_gold(spark(), demo_settings, run_date, len(records))
@@ -168,9 +179,8 @@ def _print_gold(spark: object, settings: Settings, run_date: date, served: int) 
     top = gold.orderBy(F.desc("brewery_count"), "country", "state", "brewery_type").limit(10).collect()
     total = gold.agg(F.sum("brewery_count")).first()[0]  # type: ignore[index]
     print(f"\ngold: breweries_by_type_location for {run_date} (top 10 of {gold.count()} rows)")
-    print(f"  {'country':<16} {'state':<22} {'brewery_type':<12} {'brewery_count':>13}")
-    for row in top:
-        print(f"  {row['country']!s:<16} {row['state']!s:<22} {row['brewery_type']!s:<12} {row['brewery_count']:>13}")
+    columns = ("country", "state", "brewery_type", "brewery_count")
+    print(format_table(columns, [[row[c] for c in columns] for row in top]))
     print(f"  sum of brewery_count: {total} (the replay served {served})")
 
 
@@ -180,6 +190,24 @@ def _print_quality(settings: Settings, run_date: date) -> None:
     if store.exists(uri):
         print("\n" + QualityReport.from_json(store.read_bytes(uri)).summary())
         print(f"  report: {uri}")
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Aligned plain-text columns; numbers right-aligned."""
+    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    numeric = [
+        any(isinstance(r[i], int | float) for r in rows)
+        and all(isinstance(r[i], int | float) or r[i] == "" for r in rows)
+        for i in range(len(headers))
+    ]
+    return "\n".join(
+        "  "
+        + "  ".join(
+            c.rjust(w) if n else c.ljust(w) for c, w, n in zip(row, widths, numeric, strict=True)
+        ).rstrip()
+        for row in cells
+    )
 
 
 def _api_replay(args: argparse.Namespace, settings: Settings) -> int:
@@ -208,16 +236,22 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     else:
         latest = {r.stage: r for r in runs}  # runs are sorted by date: the last one wins
         rows = [latest.get(s, s) for s in STAGES]
-    print(f"{'stage':<18} {'run_date':<10}  {'finished_at (UTC)':<19}  {'duration_s':>10} {'rows_in':>8} {'rows_out':>8}  output")
-    for row in rows:
-        if isinstance(row, str):
-            print(f"{row:<18} {'-':<10}  {'not done':<19}")
-        else:
-            finished = row.finished_at[:19].replace("T", " ")
-            print(
-                f"{row.stage:<18} {row.run_date:<10}  {finished:<19}  {row.duration_seconds:>10.1f} "
-                f"{row.rows_in:>8} {row.rows_out:>8}  {row.output}"
-            )
+    columns = ("stage", "run_date", "finished_at (UTC)", "duration_s", "rows_in", "rows_out", "output")
+    table = [
+        [row, "-", "not done", "", "", "", ""]
+        if isinstance(row, str)
+        else [
+            row.stage,
+            row.run_date,
+            row.finished_at[:19].replace("T", " "),
+            round(row.duration_seconds, 1),
+            row.rows_in,
+            row.rows_out,
+            row.output,
+        ]
+        for row in rows
+    ]
+    print(format_table(columns, table))
     return EXIT_OK
 
 

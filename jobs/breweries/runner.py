@@ -35,7 +35,7 @@ STAGE_RUNNERS: dict[str, Callable[[StageContext], StageResult]] = {
 PERMANENT_FAILURES = (DataQualityError, MissingUpstreamError, SettingsError)
 
 
-class StageFailed(RuntimeError):
+class StageError(RuntimeError):
     """A stage failed for good (after its retries). ``cause`` is the stage's own error."""
 
     def __init__(self, stage: str, run_date: date, cause: BaseException) -> None:
@@ -58,14 +58,19 @@ def parse_stages(value: str | None) -> list[str]:
     wanted = {s.strip() for s in value.split(",") if s.strip()}
     unknown = wanted - set(STAGES)
     if unknown:
-        raise SettingsError(f"--stages: unknown stage {', '.join(sorted(unknown))}; known: {', '.join(STAGES)}")
+        raise SettingsError(
+            f"--stages: unknown stage {', '.join(sorted(unknown))}; known: {', '.join(STAGES)}"
+        )
     return [s for s in STAGES if s in wanted]
 
 
 def run_stage(ctx: StageContext, stage: str, state: StateStore, force: bool) -> StageRun | None:
     """Run one stage unless it is already done for the date; None when skipped."""
     if not force and (done := state.get(stage, ctx.run_date)) is not None:
-        ctx.log.info("already done for this date: skipped (use --force to redo)", extra={"finished_at": done.finished_at})
+        ctx.log.info(
+            "already done for this date: skipped (use --force to redo)",
+            extra={"finished_at": done.finished_at},
+        )
         return None
     state.require_upstream(stage, ctx.run_date)
     started_at, clock = datetime.now(UTC), time.monotonic()
@@ -98,7 +103,7 @@ def run_pipeline(
     spark_factory: Callable[[], SparkSession],
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[StageRun | None]:
-    """Run ``stages`` in order for ``run_date``; raise :class:`StageFailed` at the first failure."""
+    """Run ``stages`` in order for ``run_date``; raise :class:`StageError` at the first failure."""
     store = ObjectStore(settings.s3_endpoint_url)
     state = StateStore(store, settings.state_uri)
     runs: list[StageRun | None] = []
@@ -112,9 +117,11 @@ def run_pipeline(
             spark_factory=spark_factory,
         )
         try:
-            runs.append(_with_retries(lambda c=ctx, s=stage: run_stage(c, s, state, policy.force), ctx, policy, sleep))
+            runs.append(
+                _with_retries(lambda c=ctx, s=stage: run_stage(c, s, state, policy.force), ctx, policy, sleep)
+            )
         except Exception as exc:
-            failure = StageFailed(stage, run_date, exc)
+            failure = StageError(stage, run_date, exc)
             ctx.log.error(str(failure), extra={"error_type": type(exc).__name__})
             if policy.notify and settings.webhook_url:
                 post_webhook(settings.webhook_url, _failure_message(stage, run_date, exc))

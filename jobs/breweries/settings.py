@@ -103,8 +103,7 @@ class Settings:
                 raise SettingsError(f"{_ENV_NAMES[name]} must be greater than 0, got {value}")
         if not 1 <= self.page_size <= MAX_PAGE_SIZE:
             raise SettingsError(
-                f"{_ENV_NAMES['page_size']} must be between 1 and {MAX_PAGE_SIZE}, "
-                f"got {self.page_size}"
+                f"{_ENV_NAMES['page_size']} must be between 1 and {MAX_PAGE_SIZE}, got {self.page_size}"
             )
         for name in ("stage_retries", "http_backoff_seconds", "stage_retry_backoff_seconds"):
             if getattr(self, name) < 0:
@@ -114,9 +113,7 @@ class Settings:
                 f"{_ENV_NAMES['log_format']} must be 'text' or 'json', got {self.log_format!r}"
             )
         if not self.api_url.startswith(("http://", "https://")):
-            raise SettingsError(
-                f"{_ENV_NAMES['api_url']} must be an http(s) URL, got {self.api_url!r}"
-            )
+            raise SettingsError(f"{_ENV_NAMES['api_url']} must be an http(s) URL, got {self.api_url!r}")
         if not self.pseudonymize_columns:
             raise SettingsError(f"{_ENV_NAMES['pseudonymize_columns']} must name a column")
 

@@ -95,8 +95,10 @@ class ObjectStore:
             listing = self._s3_call(
                 "check", uri, lambda c: c.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
             )
-            return any(o["Key"] == key or o["Key"].startswith(key.rstrip("/") + "/")
-                       for o in listing.get("Contents", []))
+            return any(
+                o["Key"] == key or o["Key"].startswith(key.rstrip("/") + "/")
+                for o in listing.get("Contents", [])
+            )
         return local_path(uri).exists()
 
     def delete_object(self, uri: str) -> None:

@@ -1,4 +1,7 @@
-"""The API client against a real HTTP server on 127.0.0.1: full crawls, faults survived, short crawls refused."""
+"""The API client against a real HTTP server on 127.0.0.1.
+
+Full crawls, faults survived, short crawls refused.
+"""
 
 from __future__ import annotations
 

@@ -31,7 +31,9 @@ def test_out_of_range_paging_is_422(replay_of, snapshot):
 
 def test_sort_orders_the_whole_list(replay_of, snapshot):
     server = replay_of(snapshot)
-    ids = [r["id"] for p in (1, 2) for r in get(server, "/breweries", page=p, per_page=200, sort="id:asc").json()]
+    ids = [
+        r["id"] for p in (1, 2) for r in get(server, "/breweries", page=p, per_page=200, sort="id:asc").json()
+    ]
     assert ids == sorted(r["id"] for r in snapshot)[:400]
     names = [r["name"] for r in get(server, "/breweries", per_page=20, sort="name:desc").json()]
     assert names == sorted(names, reverse=True)

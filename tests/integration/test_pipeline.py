@@ -60,13 +60,17 @@ def full_run(tmp_path_factory, spark, snapshot):
 def test_run_writes_the_documented_layout(full_run):
     root, _ = full_run
     bronze = root / "bronze" / "breweries" / f"ingest_date={RUN_DATE}"
-    assert sorted(p.name for p in bronze.iterdir()) == ["_manifest.json"] + [f"page={n:04d}.json" for n in range(1, 61)]
+    assert sorted(p.name for p in bronze.iterdir()) == ["_manifest.json"] + [
+        f"page={n:04d}.json" for n in range(1, 61)
+    ]
     silver = root / "silver" / "breweries" / f"snapshot_date={RUN_DATE}"
     assert (silver / "country=Germany" / "state=Bayern").is_dir()
     partitions = [p for p in silver.glob("country=*/state=*") if p.is_dir()]
     # One Parquet file per partition: no small-file explosion.
     assert partitions and all(len(list(p.glob("*.parquet"))) == 1 for p in partitions)
-    assert list((root / "silver" / "_quarantine" / "breweries" / f"snapshot_date={RUN_DATE}").glob("*.parquet"))
+    assert list(
+        (root / "silver" / "_quarantine" / "breweries" / f"snapshot_date={RUN_DATE}").glob("*.parquet")
+    )
     assert (root / "silver" / "_quality" / f"snapshot_date={RUN_DATE}" / "report.json").is_file()
     anonymized = root / "silver_anonymized" / "breweries" / f"snapshot_date={RUN_DATE}"
     assert sorted(p.relative_to(anonymized) for p in anonymized.glob("country=*/state=*")) == sorted(
@@ -84,12 +88,15 @@ def test_bronze_keeps_the_api_responses_byte_for_byte(full_run):
     manifest = json.loads((bronze / "_manifest.json").read_text())
     assert manifest["meta_total"] == manifest["record_count"] == 11822
     assert manifest["api_url"] == replay.url and manifest["sort"] == "id:asc"
-    served = requests.get(f"{replay.url}/breweries", params={"page": 7, "per_page": 200, "sort": "id:asc"}, timeout=10)
+    served = requests.get(
+        f"{replay.url}/breweries", params={"page": 7, "per_page": 200, "sort": "id:asc"}, timeout=10
+    )
     assert (bronze / "page=0007.json").read_bytes() == served.content
     import hashlib
 
     assert all(
-        hashlib.sha256((bronze / p["file"]).read_bytes()).hexdigest() == p["sha256"] for p in manifest["pages"]
+        hashlib.sha256((bronze / p["file"]).read_bytes()).hexdigest() == p["sha256"]
+        for p in manifest["pages"]
     )
 
 
@@ -108,7 +115,9 @@ def test_gold_counts_equal_an_independent_count_of_the_snapshot(full_run, spark)
 def test_anonymized_silver_holds_no_raw_name_or_phone(full_run, spark):
     root, _ = full_run
     silver = spark.read.parquet(str(root / "silver" / "breweries" / f"snapshot_date={RUN_DATE}"))
-    anonymized = spark.read.parquet(str(root / "silver_anonymized" / "breweries" / f"snapshot_date={RUN_DATE}"))
+    anonymized = spark.read.parquet(
+        str(root / "silver_anonymized" / "breweries" / f"snapshot_date={RUN_DATE}")
+    )
     raw = {v for r in silver.select("name", "phone").collect() for v in r if v}
     tokens = {v for r in anonymized.select("name", "phone").collect() for v in r if v}
     assert raw and tokens and not raw & tokens
@@ -149,8 +158,9 @@ def test_status_shows_each_stage_of_the_date(full_run, monkeypatch, capsys):
     pipeline_env(monkeypatch, root, replay.url)
     assert main(["status", "--date", RUN_DATE]) == EXIT_OK
     lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["stage", "run_date"]
     assert [line.split()[0] for line in lines[1:]] == list(STAGES)
-    assert "11822" in lines[1] and RUN_DATE in lines[1]
+    assert lines[1].split()[1] == RUN_DATE and "11822" in lines[1].split()
 
 
 def test_an_empty_source_fails_the_quality_gate_before_gold_and_notifies(
@@ -158,7 +168,9 @@ def test_an_empty_source_fails_the_quality_gate_before_gold_and_notifies(
 ):
     pipeline_env(monkeypatch, tmp_path, replay_of([]).url, BREWERIES_WEBHOOK_URL=webhook.url)
     assert main(["run", "--date", RUN_DATE]) == EXIT_QUALITY
-    report = json.loads((tmp_path / "silver" / "_quality" / f"snapshot_date={RUN_DATE}" / "report.json").read_text())
+    report = json.loads(
+        (tmp_path / "silver" / "_quality" / f"snapshot_date={RUN_DATE}" / "report.json").read_text()
+    )
     assert report["status"] == "failed"
     assert [c["name"] for c in report["checks"] if not c["passed"]] == ["table_not_empty"]
     assert not (tmp_path / "gold").exists() and state_record(tmp_path, "gold") is None
@@ -175,7 +187,9 @@ def test_a_stage_without_its_input_names_the_missing_stage_and_date(tmp_path, mo
     assert f"gold needs quality for {RUN_DATE}, which was never recorded as done" in capfd.readouterr().err
 
 
-def test_a_transient_failure_is_retried_locally_then_succeeds(tmp_path, monkeypatch, replay_of, snapshot, webhook):
+def test_a_transient_failure_is_retried_locally_then_succeeds(
+    tmp_path, monkeypatch, replay_of, snapshot, webhook
+):
     from breweries.api.replay import Fault
 
     server = replay_of(snapshot[:300], [Fault("status", target="meta", status=503, times=2)])
@@ -186,7 +200,9 @@ def test_a_transient_failure_is_retried_locally_then_succeeds(tmp_path, monkeypa
     assert state_record(tmp_path, "bronze")["rows_out"] == 300 and webhook.messages == []
 
 
-def test_a_persistent_failure_uses_every_retry_then_notifies(tmp_path, monkeypatch, replay_of, snapshot, webhook):
+def test_a_persistent_failure_uses_every_retry_then_notifies(
+    tmp_path, monkeypatch, replay_of, snapshot, webhook
+):
     from breweries.api.replay import Fault
 
     server = replay_of(snapshot[:10], [Fault("status", target="meta", status=500, times=0)])

@@ -75,7 +75,12 @@ def test_each_error_check_fails_the_gate(change, source, failing):
 
 
 def test_warnings_are_reported_but_do_not_fail_the_gate():
-    metrics = {**CLEAN, "unknown_type_count": 3, "coordinates_out_of_range_count": 1, "missing_country_count": 2}
+    metrics = {
+        **CLEAN,
+        "unknown_type_count": 3,
+        "coordinates_out_of_range_count": 1,
+        "missing_country_count": 2,
+    }
     report = evaluate_quality(metrics, SourceCounts(100, 0, 0), "2026-01-01")
     assert report.passed
     assert failed(report, WARNING) == ["known_brewery_type", "coordinates_in_range", "country_present"]

@@ -56,7 +56,12 @@ def test_normalize_types_coordinates_from_numbers_strings_and_garbage(spark):
     )
     actual = normalize_breweries(raw).select("id", "longitude", "latitude")
     expected = spark.createDataFrame(
-        [("num", 11.327765, 50.241246), ("str", -97.46818222, 35.25738891), ("bad", None, None), ("none", None, None)],
+        [
+            ("num", 11.327765, 50.241246),
+            ("str", -97.46818222, 35.25738891),
+            ("bad", None, None),
+            ("none", None, None),
+        ],
         "id string, longitude double, latitude double",
     )
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
@@ -140,9 +145,15 @@ def test_every_bronze_record_lands_in_silver_or_quarantine(spark):
 
 
 def test_silver_rows_have_the_silver_schema_and_ingestion_metadata(spark):
-    raw = bronze(spark, {"id": "a", "country": "Belgium", "state_province": "Vlaanderen", "latitude": "51.17"})
+    raw = bronze(
+        spark, {"id": "a", "country": "Belgium", "state_province": "Vlaanderen", "latitude": "51.17"}
+    )
     silver = silver_rows(flag_breweries(raw, date(2026, 1, 1), datetime(2026, 1, 1, 6, 30)))
     assert [f.name for f in silver.schema] == SILVER_SCHEMA.names
     row = silver.first()
-    assert (row.bronze_page, row.ingest_date, row.fetched_at) == (7, date(2026, 1, 1), datetime(2026, 1, 1, 6, 30))
+    assert (row.bronze_page, row.ingest_date, row.fetched_at) == (
+        7,
+        date(2026, 1, 1),
+        datetime(2026, 1, 1, 6, 30),
+    )
     assert (row.country, row.state, row.latitude) == ("Belgium", "Vlaanderen", 51.17)

@@ -35,7 +35,7 @@ class ApiError(RuntimeError):
     """The API could not be crawled; the message names the request (page or meta) and the cause."""
 
 
-class _RetryableResponse(Exception):
+class _RetryableError(Exception):
     def __init__(self, reason: str, wait_seconds: float | None = None) -> None:
         super().__init__(reason)
         self.wait_seconds = wait_seconds
@@ -196,8 +196,8 @@ class BreweryApiClient:
                 try:
                     return parse(body)
                 except (ValueError, KeyError, TypeError) as exc:  # truncated or short: ask again
-                    raise _RetryableResponse(f"malformed response: {exc}") from None
-            except _RetryableResponse as exc:
+                    raise _RetryableError(f"malformed response: {exc}") from None
+            except _RetryableError as exc:
                 cause, wait = str(exc), exc.wait_seconds
             except (requests.ConnectionError, requests.Timeout) as exc:
                 cause = f"{type(exc).__name__}: {exc}"
@@ -220,8 +220,8 @@ class BreweryApiClient:
             return response.content
         if status == 429:
             wait = _retry_after_seconds(response.headers.get("Retry-After"))
-            raise _RetryableResponse("HTTP 429 Too Many Requests", wait)
+            raise _RetryableError("HTTP 429 Too Many Requests", wait)
         if status >= 500:
-            raise _RetryableResponse(f"HTTP {status}")
+            raise _RetryableError(f"HTTP {status}")
         # Any other 4xx is a request the API will never accept: retrying cannot help.
         raise ApiError(f"{what}: HTTP {status} for {response.url}: {response.text[:200]}")

@@ -40,7 +40,9 @@ def run(ctx: StageContext) -> StageResult:
     ctx.store.write_bytes(report_uri, report.to_json())
     for check in report.checks:
         if not check.passed:
-            ctx.log.warning(f"quality check {check.name} failed: {check.message}", extra={"severity": check.severity})
+            ctx.log.warning(
+                f"quality check {check.name} failed: {check.message}", extra={"severity": check.severity}
+            )
     if not report.passed:
         raise DataQualityError(report, report_uri)
     ctx.log.info("quality gate passed", extra={"rows": metrics["row_count"], "report": report_uri})

@@ -5,8 +5,6 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
-from pyspark.sql import functions as F
-
 from breweries.manifest import Manifest
 from breweries.stages.context import StageContext, StageResult
 from breweries.storage import join_uri
@@ -33,7 +31,9 @@ def run(ctx: StageContext) -> StageResult:
     bronze = read_bronze_pages(ctx.spark, pages)
     flagged = flag_breweries(bronze, day, datetime.fromisoformat(manifest.fetched_at)).cache()
     try:
-        counts = {r[QUARANTINE_REASON]: r["count"] for r in flagged.groupBy(QUARANTINE_REASON).count().collect()}
+        counts = {
+            r[QUARANTINE_REASON]: r["count"] for r in flagged.groupBy(QUARANTINE_REASON).count().collect()
+        }
         write_table(silver_rows(flagged), layout.silver_date(day), ctx.store, ctx.run_id, PARTITION_COLUMNS)
         write_table(quarantined_rows(flagged), layout.quarantine_date(day), ctx.store, ctx.run_id)
     finally:
@@ -42,7 +42,12 @@ def run(ctx: StageContext) -> StageResult:
     rows_in = rows_out + sum(counts.values())
     ctx.log.info(
         "wrote silver",
-        extra={"rows_in": rows_in, "rows_out": rows_out, "quarantined": counts, "output": layout.silver_date(day)},
+        extra={
+            "rows_in": rows_in,
+            "rows_out": rows_out,
+            "quarantined": counts,
+            "output": layout.silver_date(day),
+        },
     )
     return StageResult(
         rows_in=rows_in,

@@ -22,8 +22,6 @@ def quality_metrics(silver: DataFrame) -> DataFrame:
         _count_where(
             F.col("brewery_type").isNull() | ~F.col("brewery_type").isin(*sorted(BREWERY_TYPES))
         ).alias("unknown_type_count"),
-        _count_where(~lat.between(-90, 90) | ~lon.between(-180, 180)).alias(
-            "coordinates_out_of_range_count"
-        ),
+        _count_where(~lat.between(-90, 90) | ~lon.between(-180, 180)).alias("coordinates_out_of_range_count"),
         _count_where(F.col("country").isNull()).alias("missing_country_count"),
     )

@@ -32,8 +32,7 @@ TEXT_FIELDS = tuple(f for f in API_FIELDS if f not in COORDINATES)
 # Everything as text: a coordinate may arrive as a JSON number or a string, and a field of the
 # wrong type must not fail the whole page. Typing happens in normalize_breweries.
 BRONZE_SCHEMA = StructType(
-    [StructField(name, StringType()) for name in API_FIELDS]
-    + [StructField(CORRUPT_RECORD, StringType())]
+    [StructField(name, StringType()) for name in API_FIELDS] + [StructField(CORRUPT_RECORD, StringType())]
 )
 
 # Silver's columns in file order. country and state are the partition columns (state is the
@@ -42,11 +41,7 @@ BRONZE_SCHEMA = StructType(
 SILVER_SCHEMA = StructType(
     [
         StructField("id", StringType(), nullable=False),
-        *(
-            StructField(name, StringType())
-            for name in TEXT_FIELDS
-            if name not in ("id", "country", "state")
-        ),
+        *(StructField(name, StringType()) for name in TEXT_FIELDS if name not in ("id", "country", "state")),
         StructField("longitude", DoubleType()),
         StructField("latitude", DoubleType()),
         StructField("bronze_page", IntegerType()),
@@ -154,6 +149,4 @@ def silver_rows(flagged: DataFrame) -> DataFrame:
 def quarantined_rows(flagged: DataFrame) -> DataFrame:
     rejected = flagged.filter(F.col(QUARANTINE_REASON).isNotNull())
     record = F.coalesce(F.col(CORRUPT_RECORD), F.to_json(F.struct(*API_FIELDS)))
-    return rejected.select(
-        QUARANTINE_REASON, "id", "bronze_page", record.alias("record"), "ingest_date"
-    )
+    return rejected.select(QUARANTINE_REASON, "id", "bronze_page", record.alias("record"), "ingest_date")
