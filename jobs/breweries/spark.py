@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pyspark.sql import SparkSession
 
 from breweries.settings import Settings
@@ -42,6 +44,8 @@ def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
         # Under spark-submit (a SparkApplication) the master and networking come from the submit
         # conf; overriding them here would break the driver's connection to its executors.
         builder = builder.master(settings.spark_master)
+        # Read by the JVM that pyspark is about to launch: bind to loopback, not the outside address.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         for key, value in _LOCAL_CONF.items():
             builder = builder.config(key, value)
         builder = builder.config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))

@@ -7,6 +7,7 @@ which also publishes a table that Spark wrote to a staging folder.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -149,6 +150,8 @@ class ObjectStore:
             os.replace(final, retired)
         os.replace(staging, final)
         shutil.rmtree(retired, ignore_errors=True)
+        with contextlib.suppress(OSError):  # the shared staging folder, once nothing else builds there
+            staging.parent.rmdir()
 
     # -- S3 plumbing ------------------------------------------------------------------------
     def _s3_replace_tree(self, staging_uri: str, final_uri: str) -> None:

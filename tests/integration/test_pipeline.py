@@ -79,7 +79,7 @@ def test_run_writes_the_documented_layout(full_run):
     gold = root / "gold" / "breweries_by_type_location" / f"snapshot_date={RUN_DATE}"
     assert all(len(list(p.glob("*.parquet"))) == 1 for p in gold.glob("country=*"))
     assert all(state_record(root, stage) for stage in STAGES)
-    assert not list(root.rglob("_staging/*"))  # nothing left half-built
+    assert not list(root.rglob("_staging"))  # nothing left half-built, no empty leftovers
 
 
 def test_bronze_keeps_the_api_responses_byte_for_byte(full_run):

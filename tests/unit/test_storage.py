@@ -41,4 +41,4 @@ def test_replace_tree_swaps_the_whole_folder(tmp_path):
     # The old partition is gone, not merged: nothing stale survives a rewrite.
     assert store.list_files(final) == [join_uri(final, "state=New", "part.parquet")]
     assert not store.exists(staging)
-    assert [p.name for p in (tmp_path / "table").iterdir()] == ["_staging", "d=1"]
+    assert [p.name for p in (tmp_path / "table").iterdir()] == ["d=1"]  # no leftovers
