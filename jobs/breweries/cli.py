@@ -13,6 +13,9 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
 from breweries import __version__
 from breweries.api.replay import Fault, ReplayServer, ReplayState, load_snapshot
 from breweries.checks import DataQualityError, QualityReport
@@ -21,8 +24,10 @@ from breweries.logs import configure_logging, get_logger
 from breweries.runner import RunPolicy, StageError, parse_stages, run_pipeline
 from breweries.settings import Settings, SettingsError
 from breweries.spark import LazySparkSession
+from breweries.stages.gold import GOLD_SCHEMA
 from breweries.state import STAGES, MissingUpstreamError, StageRun, StateStore
 from breweries.storage import ObjectStore, StorageError
+from breweries.tables import read_table
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUALITY, EXIT_MISSING_INPUT = 0, 1, 2, 3, 4
 
@@ -169,13 +174,8 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _print_gold(spark: object, settings: Settings, run_date: date, served: int) -> None:
-    from pyspark.sql import functions as F
-
-    from breweries.stages.gold import GOLD_SCHEMA
-    from breweries.tables import read_table
-
-    gold = read_table(spark, Layout(settings).gold_date(run_date), GOLD_SCHEMA)  # type: ignore[arg-type]
+def _print_gold(spark: SparkSession, settings: Settings, run_date: date, served: int) -> None:
+    gold = read_table(spark, Layout(settings).gold_date(run_date), GOLD_SCHEMA)
     top = gold.orderBy(F.desc("brewery_count"), "country", "state", "brewery_type").limit(10).collect()
     total = gold.agg(F.sum("brewery_count")).first()[0]  # type: ignore[index]
     print(f"\ngold: breweries_by_type_location for {run_date} (top 10 of {gold.count()} rows)")

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from breweries.api.client import Crawl
+from breweries.storage import ObjectStore
 
 
 def page_file_name(number: int) -> str:
@@ -58,3 +59,7 @@ class Manifest:
         raw: dict[str, Any] = json.loads(data)
         raw["pages"] = tuple(PageEntry(**p) for p in raw["pages"])
         return cls(**raw)
+
+
+def load_manifest(store: ObjectStore, uri: str) -> Manifest:
+    return Manifest.from_json(store.read_bytes(uri))

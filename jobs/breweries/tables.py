@@ -32,6 +32,11 @@ def read_table(spark: SparkSession, uri: str, schema: StructType) -> DataFrame:
     return spark.read.schema(schema).parquet(uri)
 
 
+def count_by(df: DataFrame, column: str) -> dict[str | None, int]:
+    """Rows per value of ``column`` (a small result, collected to the driver)."""
+    return {row[column]: row["count"] for row in df.groupBy(column).count().collect()}
+
+
 def write_table(
     df: DataFrame,
     uri: str,

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from pyspark.sql import DataFrame
-
 from breweries.checks import DataQualityError, SourceCounts, evaluate_quality
+from breweries.manifest import load_manifest
 from breweries.stages.context import StageContext, StageResult
-from breweries.stages.silver import read_manifest
-from breweries.tables import read_table
+from breweries.tables import count_by, read_table
 from breweries.transforms.quality import quality_metrics
 from breweries.transforms.silver import (
     DUPLICATE_ID,
@@ -19,19 +17,16 @@ from breweries.transforms.silver import (
 )
 
 
-def _quarantine_counts(quarantine: DataFrame) -> dict[str, int]:
-    return {r[QUARANTINE_REASON]: r["count"] for r in quarantine.groupBy(QUARANTINE_REASON).count().collect()}
-
-
 def run(ctx: StageContext) -> StageResult:
     layout, day = ctx.layout, ctx.run_date
     silver = read_table(ctx.spark, layout.silver_date(day), SILVER_SCHEMA)
     metrics = quality_metrics(silver).first().asDict()  # type: ignore[union-attr]
     # Counted from the manifest and the quarantine table, not from what silver says of itself.
-    quarantined = _quarantine_counts(read_table(ctx.spark, layout.quarantine_date(day), QUARANTINE_SCHEMA))
+    quarantine = read_table(ctx.spark, layout.quarantine_date(day), QUARANTINE_SCHEMA)
+    quarantined = count_by(quarantine, QUARANTINE_REASON)
     duplicates = quarantined.pop(DUPLICATE_ID, 0)
     source = SourceCounts(
-        bronze_records=read_manifest(ctx).record_count,
+        bronze_records=load_manifest(ctx.store, layout.bronze_manifest(day)).record_count,
         quarantined=sum(quarantined.values()),
         duplicates_removed=duplicates,
     )

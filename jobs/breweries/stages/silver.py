@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
-from breweries.manifest import Manifest
+from breweries.manifest import load_manifest
 from breweries.stages.context import StageContext, StageResult
 from breweries.storage import join_uri
 from breweries.tables import read_bronze_pages, write_table
@@ -19,21 +19,15 @@ from breweries.transforms.silver import (
 PARTITION_COLUMNS = ("country", "state")
 
 
-def read_manifest(ctx: StageContext) -> Manifest:
-    return Manifest.from_json(ctx.store.read_bytes(ctx.layout.bronze_manifest(ctx.run_date)))
-
-
 def run(ctx: StageContext) -> StageResult:
     layout, day = ctx.layout, ctx.run_date
-    manifest = read_manifest(ctx)
+    manifest = load_manifest(ctx.store, layout.bronze_manifest(day))
     # Only the pages this crawl listed: a stray file in the folder is not part of the snapshot.
     pages = [join_uri(layout.bronze_date(day), p.file) for p in manifest.pages]
     bronze = read_bronze_pages(ctx.spark, pages)
     flagged = flag_breweries(bronze, day, datetime.fromisoformat(manifest.fetched_at)).cache()
     try:
-        counts = {
-            r[QUARANTINE_REASON]: r["count"] for r in flagged.groupBy(QUARANTINE_REASON).count().collect()
-        }
+        counts = count_by(flagged, QUARANTINE_REASON)
         write_table(silver_rows(flagged), layout.silver_date(day), ctx.store, ctx.run_id, PARTITION_COLUMNS)
         write_table(quarantined_rows(flagged), layout.quarantine_date(day), ctx.store, ctx.run_id)
     finally:
