@@ -8,7 +8,7 @@ from datetime import datetime
 from breweries.manifest import load_manifest
 from breweries.stages.context import StageContext, StageResult
 from breweries.storage import join_uri
-from breweries.tables import read_bronze_pages, write_table
+from breweries.tables import count_by, read_bronze_pages, write_table
 from breweries.transforms.silver import (
     QUARANTINE_REASON,
     flag_breweries,
