@@ -10,7 +10,7 @@ SETUP_STAMP := $(VENV)/.setup-done
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo run test lint format clean
+.PHONY: help setup demo run test lint format bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -35,12 +35,15 @@ test: setup ## run every test (pytest fails when it selects none)
 	$(BIN)/pytest
 
 lint: setup ## ruff: lint and formatting
-	$(BIN)/ruff check jobs tests
-	$(BIN)/ruff format --check jobs tests
+	$(BIN)/ruff check jobs tests bench
+	$(BIN)/ruff format --check jobs tests bench
 
 format: setup ## apply ruff's formatting and safe fixes
-	$(BIN)/ruff format jobs tests
-	$(BIN)/ruff check --fix jobs tests
+	$(BIN)/ruff format jobs tests bench
+	$(BIN)/ruff check --fix jobs tests bench
+
+bench: setup ## benchmarks (not part of make test); appends to bench/results.md
+	$(BIN)/python bench/extraction.py
 
 clean: ## remove .venv, caches and local data
 	rm -rf $(VENV) data .pytest_cache .ruff_cache
