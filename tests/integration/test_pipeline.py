@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from breweries.tables import read_table
 from breweries.transforms.silver import SILVER_SCHEMA
 
 RUN_DATE = "2026-01-01"
+RUN_DAY = date.fromisoformat(RUN_DATE)
 KEY = "pipeline-test-key"
 
 
@@ -106,7 +108,7 @@ def test_gold_counts_equal_an_independent_count_of_the_snapshot(full_run, spark)
     rows = csv.DictReader(io.StringIO(gzip.decompress(bundled_snapshot_path().read_bytes()).decode()))
     expected = Counter((r["country"], r["state_province"], r["brewery_type"]) for r in rows)
     settings = Settings(storage_root=str(root))
-    gold = read_table(spark, Layout(settings).gold_date(__import__("datetime").date(2026, 1, 1)), GOLD_SCHEMA)
+    gold = read_table(spark, Layout(settings).gold_date(RUN_DAY), GOLD_SCHEMA)
     actual = {(r.country, r.state, r.brewery_type): r.brewery_count for r in gold.collect()}
     assert actual == dict(expected)
     assert sum(actual.values()) == 11822
@@ -136,12 +138,11 @@ def test_a_rerun_skips_finished_stages(full_run, monkeypatch, capfd):
 def test_force_rebuilds_every_stage_with_identical_output(full_run, monkeypatch, spark):
     root, replay = full_run
     pipeline_env(monkeypatch, root, replay.url)
-    day = __import__("datetime").date(2026, 1, 1)
     layout = Layout(Settings(storage_root=str(root)))
 
     def snapshot_of_outputs():
-        silver = read_table(spark, layout.silver_date(day), SILVER_SCHEMA).drop("fetched_at")
-        gold = read_table(spark, layout.gold_date(day), GOLD_SCHEMA)
+        silver = read_table(spark, layout.silver_date(RUN_DAY), SILVER_SCHEMA).drop("fetched_at")
+        gold = read_table(spark, layout.gold_date(RUN_DAY), GOLD_SCHEMA)
         return silver.localCheckpoint(), gold.localCheckpoint()
 
     silver_before, gold_before = snapshot_of_outputs()
