@@ -15,7 +15,7 @@ import os
 import platform
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from breweries import __version__
@@ -71,7 +71,7 @@ def main() -> int:
     if not args.quick:
         ratios = ", ".join(f"c={c}: {s:.2f}s/{i:.2f}s={r:.2f}x" for c, _, s, i, r in rows)
         line = (
-            f"- {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, extraction, {os.cpu_count()} cores, "
+            f"- {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, extraction, {os.cpu_count()} cores, "
             f"Python {platform.python_version()}, breweries {__version__}, latency "
             f"{args.latency * 1000:.0f} ms, {len(records)} breweries: {ratios}; target at c=4 {verdict}\n"
         )

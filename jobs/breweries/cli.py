@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -21,8 +21,9 @@ from breweries.api.replay import Fault, ReplayServer, ReplayState, load_snapshot
 from breweries.checks import DataQualityError, QualityReport
 from breweries.layout import Layout
 from breweries.logs import configure_logging, get_logger
+from breweries.notify import parse_workflow_failures, post_webhook, workflow_failure_message
 from breweries.runner import RunPolicy, StageError, parse_stages, run_pipeline
-from breweries.settings import Settings, SettingsError
+from breweries.settings import Settings, SettingsError, env_name
 from breweries.spark import LazySparkSession
 from breweries.stages.gold import GOLD_SCHEMA
 from breweries.state import STAGES, MissingUpstreamError, StageRun, StateStore
@@ -36,14 +37,22 @@ DEMO_PSEUDONYMIZATION_KEY = "breweries-demo-key-not-secret"
 
 
 def _run_date(value: str) -> date:
+    # A timestamp is accepted too (a scheduler's RFC 3339 time): its date part is the run date.
     try:
-        return date.fromisoformat(value)
+        return date.fromisoformat(value[:10] if len(value) > 10 and value[10] in "T " else value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"--date must be YYYY-MM-DD, got {value!r}") from None
 
 
+def _flag(value: str) -> bool:
+    # The workflow passes its `force` parameter through as --force=true|false.
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise argparse.ArgumentTypeError(f"--force takes true or false, got {value!r}")
+
+
 def _today() -> date:
-    return datetime.now(UTC).date()
+    return datetime.now(timezone.utc).date()
 
 
 def _add_run_flags(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +60,12 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
         "--date", type=_run_date, default=None, help="run date YYYY-MM-DD (default: today, UTC)"
     )
     parser.add_argument(
-        "--force", action="store_true", help="redo stages already recorded as done for the date"
+        "--force",
+        nargs="?",
+        const=True,
+        default=False,
+        type=_flag,
+        help="redo stages already recorded as done for the date (also --force=true|false)",
     )
     parser.add_argument("--storage-root", help="overrides BREWERIES_STORAGE_ROOT")
     parser.add_argument("--api-url", help="overrides BREWERIES_API_URL")
@@ -88,6 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="inject a fault, e.g. kind=status,status=503,page=2,times=1 (repeatable)",
     )  # fmt: skip
 
+    notify = commands.add_parser(
+        "notify", help="the workflow's exit handler: post a failed workflow to BREWERIES_WEBHOOK_URL"
+    )
+    notify.add_argument("--status", required=True, help="{{workflow.status}}: Succeeded, Failed or Error")
+    notify.add_argument("--workflow", required=True, help="{{workflow.name}}")
+    notify.add_argument("--run-date", required=True, help="{{workflow.parameters.run-date}}")
+    notify.add_argument("--failures", default="", help="{{workflow.failures}} (a JSON list)")
+    notify.add_argument("--link", help="URL of the workflow in the Argo UI")
+
     status = commands.add_parser("status", help='show the "parameters" table: what is done, per stage')
     status.add_argument(
         "--date", type=_run_date, default=None, help="one run date (default: latest of each stage)"
@@ -106,7 +129,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"breweries: {exc}", file=sys.stderr)
         return EXIT_USAGE
     configure_logging(settings.log_format)
-    handlers = {"run": _run, "stage": _stage, "demo": _demo, "api-replay": _api_replay, "status": _status}
+    handlers = {
+        "run": _run,
+        "stage": _stage,
+        "demo": _demo,
+        "api-replay": _api_replay,
+        "status": _status,
+        "notify": _notify,
+    }
     try:
         return handlers[args.command](args, settings)
     except (SettingsError, StorageError) as exc:
@@ -222,6 +252,24 @@ def _api_replay(args: argparse.Namespace, settings: Settings) -> int:
         pass
     finally:
         server.server_close()
+    return EXIT_OK
+
+
+def _notify(args: argparse.Namespace, settings: Settings) -> int:
+    """Always exits 0: the workflow's outcome is its own, whatever happens to the notification."""
+    log = get_logger(stage="notify", run_date=args.run_date, workflow=args.workflow)
+    if args.status == "Succeeded":
+        log.info("workflow succeeded: nothing to notify")
+        return EXIT_OK
+    failures = parse_workflow_failures(args.failures)
+    log.error(f"workflow {args.status}", extra={"failures": failures})
+    if not settings.webhook_url:
+        log.warning(f"no webhook configured ({env_name('webhook_url')} is empty): failure not sent")
+        return EXIT_OK
+    message = workflow_failure_message(
+        workflow=args.workflow, status=args.status, run_date=args.run_date, failures=failures, link=args.link
+    )
+    post_webhook(settings.webhook_url, message)
     return EXIT_OK
 
 

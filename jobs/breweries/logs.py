@@ -10,7 +10,7 @@ import json
 import logging
 import sys
 from collections.abc import MutableMapping
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 LOGGER_NAME = "breweries"
@@ -26,7 +26,7 @@ def _extras(record: logging.LogRecord) -> dict[str, Any]:
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),

@@ -7,6 +7,7 @@ logged, and neither are request exceptions, whose text quotes it.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +38,40 @@ def failure_message(
         message["workflow"] = workflow
     if details:
         message.update(details)
+    return message
+
+
+def parse_workflow_failures(raw: str) -> list[dict[str, Any]]:
+    """Argo's ``{{workflow.failures}}``: a JSON list, sometimes quoted once more; never raises.
+
+    Text that is not such a list is kept as one failure's message rather than lost.
+    """
+    value: Any = raw.strip()
+    for _ in range(2):  # Argo inserts the list as a quoted string: unquote at most once
+        if not isinstance(value, str) or not value:
+            break
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            break
+    if isinstance(value, list) and all(isinstance(item, dict) for item in value):
+        return value
+    return [{"message": str(value)}] if value else []
+
+
+def workflow_failure_message(
+    *, workflow: str, status: str, run_date: str, failures: list[dict[str, Any]], link: str | None = None
+) -> dict[str, Any]:
+    """The exit handler's message: the first failed step names the stage; every failure is listed."""
+    first = failures[0] if failures else {}
+    stage = str(first.get("templateName") or first.get("displayName") or "unknown")
+    error = str(first.get("message") or f"workflow {status}")
+    details: dict[str, Any] = {"workflow_status": status, "failures": failures}
+    if link:
+        details["link"] = link
+    message = failure_message(run_date=run_date, stage=stage, error=error, workflow=workflow, details=details)
+    if link:
+        message["text"] += f" <{link}|open in Argo>"
     return message
 
 

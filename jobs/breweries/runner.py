@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timezone
 
 from pyspark.sql import SparkSession
 
@@ -73,14 +73,14 @@ def run_stage(ctx: StageContext, stage: str, state: StateStore, force: bool) -> 
         )
         return None
     state.require_upstream(stage, ctx.run_date)
-    started_at, clock = datetime.now(UTC), time.monotonic()
+    started_at, clock = datetime.now(timezone.utc), time.monotonic()
     ctx.log.info("started")
     result = STAGE_RUNNERS[stage](ctx)
     run = StageRun(
         stage=stage,
         run_date=ctx.run_date.isoformat(),
         started_at=started_at.isoformat(),
-        finished_at=datetime.now(UTC).isoformat(),
+        finished_at=datetime.now(timezone.utc).isoformat(),
         duration_seconds=round(time.monotonic() - clock, 3),
         rows_in=result.rows_in,
         rows_out=result.rows_out,

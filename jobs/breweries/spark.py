@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from pyspark.sql import SparkSession
 
@@ -46,6 +47,8 @@ def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
         builder = builder.master(settings.spark_master)
         # Read by the JVM that pyspark is about to launch: bind to loopback, not the outside address.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # Python workers must be this interpreter: `python3` on PATH may be another minor version.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         for key, value in _LOCAL_CONF.items():
             builder = builder.config(key, value)
         builder = builder.config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))

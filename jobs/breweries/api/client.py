@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -107,7 +107,7 @@ def _retry_after_seconds(value: str | None) -> float | None:
         seconds = float(value)
     except ValueError:
         try:
-            seconds = (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
+            seconds = (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds()
         except (TypeError, ValueError):
             return None
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
@@ -182,7 +182,7 @@ class BreweryApiClient:
                 for n, expected in enumerate(sizes, start=1)
             ]
             pages = tuple(f.result() for f in futures)
-        return Crawl(self.base_url, total, per_page, pages, datetime.now(UTC))
+        return Crawl(self.base_url, total, per_page, pages, datetime.now(timezone.utc))
 
     def _get(self, path: str, params: dict[str, Any], what: str, parse: Callable[[bytes], Any]) -> Any:
         url = self.base_url + path

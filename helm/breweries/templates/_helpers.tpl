@@ -1,0 +1,141 @@
+{{/* Names, labels and the pieces every template shares. */}}
+
+{{- define "breweries.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Object name prefix, at most 20 characters: SparkApplication and pod names derive from it. */}}
+{{- define "breweries.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 20 | trimSuffix "-" -}}
+{{- else if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 20 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 20 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "breweries.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "breweries.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "breweries.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "breweries.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: breweries
+{{- end -}}
+
+{{- define "breweries.imageTag" -}}
+{{- default .Chart.AppVersion .Values.image.tag -}}
+{{- end -}}
+
+{{/* The image of one stage ("bronze", "silver-anonymized", ...) or of "base". */}}
+{{- define "breweries.image" -}}
+{{- printf "%s-%s:%s" .root.Values.image.repository .component (include "breweries.imageTag" .root) -}}
+{{- end -}}
+
+{{- define "breweries.workflowServiceAccount" -}}
+{{- default (printf "%s-workflow" (include "breweries.fullname" .)) .Values.serviceAccounts.workflow.name -}}
+{{- end -}}
+
+{{- define "breweries.sparkServiceAccount" -}}
+{{- default (printf "%s-spark" (include "breweries.fullname" .)) .Values.serviceAccounts.spark.name -}}
+{{- end -}}
+
+{{- define "breweries.minioEndpoint" -}}
+{{- printf "http://%s-minio:9000" (include "breweries.fullname" .) -}}
+{{- end -}}
+
+{{/* The object store endpoint the stages use: the configured one, or the chart's MinIO. */}}
+{{- define "breweries.s3Endpoint" -}}
+{{- if .Values.storage.endpoint -}}
+{{- .Values.storage.endpoint -}}
+{{- else if .Values.minio.enabled -}}
+{{- include "breweries.minioEndpoint" . -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The pipeline's stages in run order: key in values.stages, the CLI's stage name, and the name used
+for images and objects. Quality runs before silver anonymized and gold: nothing is published from
+silver before the gate passes.
+*/}}
+{{- define "breweries.stages" -}}
+- {key: bronze, stage: bronze, component: bronze}
+- {key: silver, stage: silver, component: silver}
+- {key: quality, stage: quality, component: quality}
+- {key: silverAnonymized, stage: silver_anonymized, component: silver-anonymized}
+- {key: gold, stage: gold, component: gold}
+{{- end -}}
+
+{{/* Restricted pod security: non-root, no escalation, no capabilities, the runtime's seccomp profile. */}}
+{{- define "breweries.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 185
+runAsGroup: 185
+fsGroup: 185
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "breweries.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 185
+allowPrivilegeEscalation: false
+privileged: false
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Object store credentials from the existing Secret, never inline. */}}
+{{- define "breweries.s3CredentialsEnv" -}}
+- name: AWS_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.secrets.s3Credentials.name }}
+      key: {{ .Values.secrets.s3Credentials.accessKeyIdKey }}
+- name: AWS_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.secrets.s3Credentials.name }}
+      key: {{ .Values.secrets.s3Credentials.secretAccessKeyKey }}
+- name: AWS_REGION
+  value: {{ .Values.storage.region | quote }}
+- name: AWS_DEFAULT_REGION
+  value: {{ .Values.storage.region | quote }}
+{{- end -}}
+
+{{/* The settings every stage reads (breweries.settings.Settings.from_env). */}}
+{{- define "breweries.pipelineEnv" -}}
+- name: BREWERIES_LOG_FORMAT
+  value: json
+- name: BREWERIES_API_URL
+  value: {{ .Values.pipeline.apiUrl | quote }}
+- name: BREWERIES_PAGE_SIZE
+  value: {{ .Values.pipeline.pageSize | quote }}
+- name: BREWERIES_HTTP_CONCURRENCY
+  value: {{ .Values.pipeline.httpConcurrency | quote }}
+- name: BREWERIES_RATE_LIMIT_PER_MINUTE
+  value: {{ .Values.pipeline.rateLimitPerMinute | quote }}
+- name: BREWERIES_PSEUDONYMIZE_COLUMNS
+  value: {{ join "," .Values.pipeline.pseudonymizeColumns | quote }}
+- name: BREWERIES_STORAGE_ROOT
+  value: {{ printf "s3a://%s" .Values.storage.buckets.state | quote }}
+- name: BREWERIES_BRONZE_URI
+  value: {{ printf "s3a://%s" .Values.storage.buckets.bronze | quote }}
+- name: BREWERIES_SILVER_URI
+  value: {{ printf "s3a://%s" .Values.storage.buckets.silver | quote }}
+- name: BREWERIES_SILVER_ANONYMIZED_URI
+  value: {{ printf "s3a://%s" .Values.storage.buckets.silverAnonymized | quote }}
+- name: BREWERIES_GOLD_URI
+  value: {{ printf "s3a://%s" .Values.storage.buckets.gold | quote }}
+{{- with include "breweries.s3Endpoint" . }}
+- name: BREWERIES_S3_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- end -}}

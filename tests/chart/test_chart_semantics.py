@@ -1,0 +1,348 @@
+"""What the rendered chart means: order, retries, conditions, images, secrets, schedule, RBAC, pods."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+from tests.chart.manifests import CHART, REPO, Manifest, by_kind, one, render, spark_applications
+
+STAGE_ORDER = ["bronze", "silver", "quality", "silver-anonymized", "gold"]
+
+
+def templates_by_name(workflow_template: Manifest) -> dict[str, Manifest]:
+    return {t["name"]: t for t in workflow_template["spec"]["templates"]}
+
+
+def test_stages_run_in_pipeline_order_with_quality_before_anything_is_published(default_manifests) -> None:
+    pipeline = templates_by_name(one(default_manifests, "WorkflowTemplate"))["pipeline"]
+    # Each inner list is a group that runs after the previous one: one stage per group, in order.
+    assert [[step["template"] for step in group] for group in pipeline["steps"]] == [[s] for s in STAGE_ORDER]
+    assert STAGE_ORDER.index("quality") < STAGE_ORDER.index("silver-anonymized") < STAGE_ORDER.index("gold")
+
+
+def test_every_stage_step_retries_three_times_with_2s_doubling_backoff(default_manifests) -> None:
+    templates = templates_by_name(one(default_manifests, "WorkflowTemplate"))
+    for stage in STAGE_ORDER:
+        retry = templates[stage]["retryStrategy"]
+        assert retry["limit"] == 3
+        assert retry["backoff"]["duration"] == "2s"
+        assert retry["backoff"]["factor"] == 2
+        assert retry["backoff"]["maxDuration"] == "30m"
+        assert templates[stage]["activeDeadlineSeconds"] == 3600
+
+
+def test_retry_numbers_come_from_values() -> None:
+    manifests = render(
+        "--set", "workflow.retry.limit=5", "--set", "workflow.retry.backoffDuration=10s",
+        "--set", "workflow.retry.backoffFactor=3", "--set", "workflow.stageDeadlineSeconds=900",
+    )  # fmt: skip
+    silver = templates_by_name(one(manifests, "WorkflowTemplate"))["silver"]
+    assert silver["retryStrategy"]["limit"] == 5
+    assert silver["retryStrategy"]["backoff"] == {"duration": "10s", "factor": 3, "maxDuration": "30m"}
+    assert silver["activeDeadlineSeconds"] == 900
+
+
+def test_steps_create_spark_applications_and_wait_for_a_final_state(default_manifests) -> None:
+    templates = templates_by_name(one(default_manifests, "WorkflowTemplate"))
+    for stage in STAGE_ORDER:
+        resource = templates[stage]["resource"]
+        assert resource["action"] == "create"
+        assert resource["setOwnerReference"] is True
+        assert resource["successCondition"] == "status.applicationState.state == COMPLETED"
+        # SUBMISSION_FAILED is transient (the operator resubmits): only FAILED fails the step.
+        assert resource["failureCondition"] == "status.applicationState.state == FAILED"
+
+
+def test_spark_applications_use_generated_names_and_no_operator_restarts(default_manifests) -> None:
+    for name, app in spark_applications(one(default_manifests, "WorkflowTemplate")).items():
+        assert "name" not in app["metadata"], f"{name}: a fixed name collides when the step is retried"
+        assert app["metadata"]["generateName"] == f"breweries-{name}-"
+        assert app["spec"]["restartPolicy"] == {"type": "Never"}
+        assert app["spec"]["type"] == "Python"
+        assert app["spec"]["mode"] == "cluster"
+        assert app["spec"]["sparkVersion"] == "4.0.1"
+        assert app["spec"]["timeToLiveSeconds"] == 86400
+
+
+def test_each_stage_runs_its_own_image_and_an_entry_point_that_exists(default_manifests) -> None:
+    apps = spark_applications(one(default_manifests, "WorkflowTemplate"))
+    assert sorted(apps) == sorted(STAGE_ORDER)
+    for name, app in apps.items():
+        assert app["spec"]["image"] == f"breweries-{name}:0.1.0"
+        main = app["spec"]["mainApplicationFile"]
+        stage = name.replace("-", "_")
+        assert main == f"local:///opt/breweries/{stage}.py"
+        # images/stage/Dockerfile copies jobs/breweries/stages/<stage>.py to exactly that path.
+        source = REPO / "jobs" / "breweries" / "stages" / f"{stage}.py"
+        assert source.is_file()
+        assert f'main(["stage", "{stage}", *sys.argv[1:]])' in source.read_text()
+        assert app["spec"]["arguments"] == [
+            "--date={{inputs.parameters.run-date}}",
+            "--force={{inputs.parameters.force}}",
+        ]
+
+
+def test_stage_dockerfile_puts_the_entry_point_where_the_spark_application_looks() -> None:
+    dockerfile = (REPO / "images" / "stage" / "Dockerfile").read_text()
+    assert "COPY --chown=185:185 jobs/breweries/stages/${STAGE}.py /opt/breweries/${STAGE}.py" in dockerfile
+
+
+def test_run_date_defaults_to_the_creation_date_and_reaches_every_stage(default_manifests) -> None:
+    template = one(default_manifests, "WorkflowTemplate")
+    params = {p["name"]: p for p in template["spec"]["arguments"]["parameters"]}
+    assert params["run-date"]["value"] == (
+        "{{workflow.creationTimestamp.Y}}-{{workflow.creationTimestamp.m}}-{{workflow.creationTimestamp.d}}"
+    )
+    main = templates_by_name(template)["main"]["steps"][0][0]
+    passed = {p["name"]: p["value"] for p in main["arguments"]["parameters"]}
+    assert passed == {
+        "run-date": "{{workflow.parameters.run-date}}",
+        "force": "{{workflow.parameters.force}}",
+    }
+
+
+def test_runs_of_the_same_date_are_serialized_by_a_mutex(default_manifests) -> None:
+    pipeline = templates_by_name(one(default_manifests, "WorkflowTemplate"))["pipeline"]
+    assert pipeline["synchronization"] == {"mutexes": [{"name": "breweries-{{inputs.parameters.run-date}}"}]}
+
+
+def test_on_exit_notifies_only_when_the_workflow_did_not_succeed(all_on_manifests) -> None:
+    template = one(all_on_manifests, "WorkflowTemplate")
+    templates = templates_by_name(template)
+    assert template["spec"]["onExit"] == "exit-handler"
+    step = templates["exit-handler"]["steps"][0][0]
+    assert step["template"] == "notify-failure"
+    assert step["when"] == "{{workflow.status}} != Succeeded"
+    container = templates["notify-failure"]["container"]
+    assert container["image"] == "registry.example.com/data/breweries-base:0.1.0-rc1"
+    assert container["command"] == ["breweries", "notify"]
+    assert container["args"] == [
+        "--status={{workflow.status}}",
+        "--workflow={{workflow.name}}",
+        "--run-date={{inputs.parameters.run-date}}",
+        "--failures={{workflow.failures}}",
+        "--link=https://argo.example.com/workflows/{{workflow.namespace}}/{{workflow.name}}",
+    ]
+    url = next(e for e in container["env"] if e["name"] == "BREWERIES_WEBHOOK_URL")
+    assert url["valueFrom"]["secretKeyRef"] == {"name": "breweries-webhook", "key": "url"}
+
+
+def test_workflow_metrics_record_duration_and_a_status_counter(default_manifests) -> None:
+    metrics = one(default_manifests, "WorkflowTemplate")["spec"]["metrics"]["prometheus"]
+    by_name = {m["name"]: m for m in metrics}
+    assert by_name["breweries_workflow_duration_seconds"]["gauge"]["value"] == "{{workflow.duration}}"
+    assert by_name["breweries_workflow_result_total"]["counter"] == {"value": "1"}
+    assert by_name["breweries_workflow_result_total"]["labels"] == [
+        {"key": "status", "value": "{{workflow.status}}"}
+    ]
+
+
+def test_cron_workflow_runs_daily_in_utc_and_passes_the_scheduled_date(default_manifests) -> None:
+    cron = one(default_manifests, "CronWorkflow")
+    spec = cron["spec"]
+    assert cron["metadata"]["name"] == "breweries-daily"
+    assert spec["schedules"] == ["0 6 * * *"]
+    assert "schedule" not in spec  # removed in Argo 4
+    assert spec["timezone"] == "UTC"
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert spec["startingDeadlineSeconds"] == 3600
+    assert spec["workflowSpec"]["workflowTemplateRef"] == {"name": "breweries"}
+    params = spec["workflowSpec"]["arguments"]["parameters"]
+    assert params == [{"name": "run-date", "value": "{{=sprig.substr(0, 10, workflow.scheduledTime)}}"}]
+
+
+def test_no_secret_value_is_rendered_inline(all_on_manifests) -> None:
+    # Every credential reaches a container through secretKeyRef; no env var holding a secret has a value.
+    secret_names = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "BREWERIES_PSEUDONYMIZATION_KEY",
+                    "BREWERIES_WEBHOOK_URL", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"}  # fmt: skip
+    envs = list(_env_vars(all_on_manifests))
+    assert {e["name"] for e in envs} & secret_names == secret_names
+    for env in envs:
+        if env["name"] in secret_names:
+            assert "value" not in env, env["name"]
+            assert set(env["valueFrom"]) == {"secretKeyRef"}, env["name"]
+    assert by_kind(all_on_manifests, "Secret") == []
+    text = yaml.safe_dump_all(all_on_manifests)
+    assert not re.search(r"(access|secret)[._-]?key\s*[:=]\s*\S", text, re.IGNORECASE)
+
+
+def test_the_pseudonymization_key_reaches_only_the_stage_that_needs_it(default_manifests) -> None:
+    for name, app in spark_applications(one(default_manifests, "WorkflowTemplate")).items():
+        names = {e["name"] for e in app["spec"]["driver"]["env"] + app["spec"]["executor"]["env"]}
+        assert ("BREWERIES_PSEUDONYMIZATION_KEY" in names) == (name == "silver-anonymized"), name
+
+
+def test_s3a_settings_match_the_object_store(all_on_manifests) -> None:
+    app = spark_applications(one(all_on_manifests, "WorkflowTemplate"))["silver"]
+    hadoop = app["spec"]["hadoopConf"]
+    assert hadoop["fs.s3a.endpoint"] == "https://s3.example.com"
+    assert hadoop["fs.s3a.connection.ssl.enabled"] == "true"
+    assert hadoop["fs.s3a.path.style.access"] == "false"
+    assert hadoop["fs.s3a.endpoint.region"] == "eu-west-1"
+    assert hadoop["fs.s3a.committer.name"] == "magic"
+    conf = app["spec"]["sparkConf"]
+    assert conf["spark.sql.sources.commitProtocolClass"].endswith("PathOutputCommitProtocol")
+    assert conf["spark.sql.shuffle.partitions"] == "64"
+    env = {e["name"]: e.get("value") for e in app["spec"]["driver"]["env"]}
+    assert env["BREWERIES_S3_ENDPOINT"] == "https://s3.example.com"
+    assert env["BREWERIES_SILVER_URI"] == "s3a://breweries-silver"
+    assert env["BREWERIES_SILVER_ANONYMIZED_URI"] == "s3a://breweries-silver-anonymized"
+    assert env["BREWERIES_LOG_FORMAT"] == "json"
+
+
+def test_minio_endpoint_is_used_when_minio_is_on_and_no_endpoint_is_set() -> None:
+    manifests = render("--set", "minio.enabled=true")
+    app = spark_applications(one(manifests, "WorkflowTemplate"))["gold"]
+    assert app["spec"]["hadoopConf"]["fs.s3a.endpoint"] == "http://breweries-minio:9000"
+    assert app["spec"]["hadoopConf"]["fs.s3a.connection.ssl.enabled"] == "false"
+    job = one(manifests, "Job")
+    env = {e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["BUCKETS"].split() == sorted(
+        [
+            "breweries-bronze",
+            "breweries-silver",
+            "breweries-silver-anonymized",
+            "breweries-gold",
+            "breweries-state",
+        ]
+    )
+
+
+def test_rbac_is_namespaced_and_minimal(default_manifests) -> None:
+    assert by_kind(default_manifests, "ClusterRole") == by_kind(default_manifests, "ClusterRoleBinding") == []
+    roles = {r["metadata"]["name"]: r["rules"] for r in by_kind(default_manifests, "Role")}
+    assert roles["breweries-workflow"] == [
+        {"apiGroups": ["sparkoperator.k8s.io"], "resources": ["sparkapplications"],
+         "verbs": ["create", "get", "list", "watch", "delete", "patch"]},
+        {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]},
+    ]  # fmt: skip
+    assert roles["breweries-spark"] == [
+        {"apiGroups": [""], "resources": ["pods", "services", "configmaps", "persistentvolumeclaims"],
+         "verbs": ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]},
+    ]  # fmt: skip
+    template = one(default_manifests, "WorkflowTemplate")
+    assert template["spec"]["serviceAccountName"] == "breweries-workflow"
+    for app in spark_applications(template).values():
+        assert app["spec"]["driver"]["serviceAccount"] == "breweries-spark"
+
+
+def test_every_pod_is_non_root_without_escalation_or_capabilities(all_on_manifests) -> None:
+    template = one(all_on_manifests, "WorkflowTemplate")
+    contexts = [t["container"]["securityContext"] for t in template["spec"]["templates"] if "container" in t]
+    contexts += [t["script"]["securityContext"] for t in template["spec"]["templates"] if "script" in t]
+    for app in spark_applications(template).values():
+        for role in ("driver", "executor"):
+            assert app["spec"][role]["podSecurityContext"]["runAsNonRoot"] is True
+            assert app["spec"][role]["podSecurityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+            contexts.append(app["spec"][role]["securityContext"])
+    for workload in by_kind(all_on_manifests, "Deployment") + by_kind(all_on_manifests, "Job"):
+        pod = workload["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        contexts += [c["securityContext"] for c in pod["containers"]]
+        assert all("resources" in c and c["resources"]["limits"] for c in pod["containers"])
+    assert len(contexts) >= 14
+    for context in contexts:
+        assert context["allowPrivilegeEscalation"] is False
+        assert context["capabilities"] == {"drop": ["ALL"]}
+
+
+def test_generated_names_stay_under_kubernetes_limits() -> None:
+    manifests = render("--set", "fullnameOverride=a-twenty-char-prefix")
+    for name, app in spark_applications(one(manifests, "WorkflowTemplate")).items():
+        # generateName adds 5 characters; the driver pod adds "-driver".
+        assert len(app["metadata"]["generateName"]) + 5 + len("-driver") <= 63, name
+    for manifest in manifests:
+        assert len(manifest["metadata"]["name"]) <= 63
+
+
+def test_every_value_is_documented_with_a_helm_docs_comment() -> None:
+    """Each leaf value, or the map that holds it (helm-docs documents a map as one value), has `# --`."""
+    lines = (CHART / "values.yaml").read_text().splitlines()
+
+    def documented(number: int) -> bool:
+        for previous in reversed(lines[:number]):
+            if not previous.strip().startswith("#"):
+                return False
+            if previous.strip().startswith("# --"):
+                return True
+        return False
+
+    def parent(number: int) -> int | None:
+        indent = len(lines[number]) - len(lines[number].lstrip())
+        for candidate in range(number - 1, -1, -1):
+            text = lines[candidate]
+            if text.strip() and not text.strip().startswith("#") and len(text) - len(text.lstrip()) < indent:
+                return candidate
+        return None
+
+    undocumented = []
+    for number, line in enumerate(lines):
+        match = re.match(r"^\s*[A-Za-z]\w*:(.*)$", line)
+        if not match or not match.group(1).strip():
+            continue  # a map: judged through its leaves
+        holder: int | None = number
+        while holder is not None and not documented(holder):
+            holder = parent(holder)
+        if holder is None:
+            undocumented.append(f"line {number + 1}: {line.strip()}")
+    assert undocumented == []
+
+
+def test_notes_tell_the_user_how_to_submit_watch_and_find_the_data() -> None:
+    from tests.chart.manifests import helm
+
+    result = helm("install", "breweries", str(CHART), "--dry-run=client", "--namespace", "data")
+    assert result.returncode == 0, result.stderr
+    notes = result.stdout.split("NOTES:", 1)[1]
+    assert "argo submit -n data --from workflowtemplate/breweries -p run-date=" in notes
+    assert "argo watch" in notes and "kubectl logs" in notes
+    assert "s3a://breweries-gold/breweries_by_type_location/" in notes
+
+
+def _env_vars(manifests: list[Manifest]):
+    for manifest in manifests:
+        for found in _find_key(manifest, "env"):
+            yield from found
+        if manifest["kind"] == "WorkflowTemplate":
+            for app in spark_applications(manifest).values():
+                yield from _env_vars([app])
+
+
+def _find_key(node, key: str):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == key and isinstance(v, list):
+                yield v
+            else:
+                yield from _find_key(v, key)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _find_key(item, key)
+
+
+def test_argo_workflows_call_only_templates_the_workflow_template_has(default_manifests) -> None:
+    names = set(templates_by_name(one(default_manifests, "WorkflowTemplate")))
+    files = sorted((REPO / "argo").glob("*.yaml"))
+    assert [f.name for f in files] == ["backfill.yaml", "run-once.yaml"]
+    for path in files:
+        workflow = yaml.safe_load(path.read_text())
+        if "workflowTemplateRef" in workflow["spec"]:
+            assert workflow["spec"]["workflowTemplateRef"] == {"name": "breweries"}
+        refs = [ref for found in _find_refs(workflow) for ref in [found]]
+        for ref in refs:
+            assert ref["name"] == "breweries", path.name
+            assert ref["template"] in names, f"{path.name} calls {ref['template']}, which the template lacks"
+    backfill = yaml.safe_load((REPO / "argo" / "backfill.yaml").read_text())
+    assert {r["template"] for r in _find_refs(backfill)} == {"dates-between", "pipeline", "notify-failure"}
+
+
+def _find_refs(node):
+    if isinstance(node, dict):
+        if isinstance(node.get("templateRef"), dict):
+            yield node["templateRef"]
+        for value in node.values():
+            yield from _find_refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _find_refs(item)
