@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import yaml
-from tests.chart.manifests import CHART, REPO, Manifest, by_kind, one, render, spark_applications
+from tests.chart.manifests import CHART, REPO, Manifest, by_kind, helm, one, render, spark_applications
 
 STAGE_ORDER = ["bronze", "silver", "quality", "silver-anonymized", "gold"]
 
@@ -290,8 +290,6 @@ def test_every_value_is_documented_with_a_helm_docs_comment() -> None:
 
 
 def test_notes_tell_the_user_how_to_submit_watch_and_find_the_data() -> None:
-    from tests.chart.manifests import helm
-
     result = helm("install", "breweries", str(CHART), "--dry-run=client", "--namespace", "data")
     assert result.returncode == 0, result.stderr
     notes = result.stdout.split("NOTES:", 1)[1]
@@ -300,25 +298,29 @@ def test_notes_tell_the_user_how_to_submit_watch_and_find_the_data() -> None:
     assert "s3a://breweries-gold/breweries_by_type_location/" in notes
 
 
+def _dicts(node):
+    """Every mapping in a parsed manifest, depth first."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _dicts(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _dicts(item)
+
+
 def _env_vars(manifests: list[Manifest]):
     for manifest in manifests:
-        for found in _find_key(manifest, "env"):
-            yield from found
+        for mapping in _dicts(manifest):
+            if isinstance(mapping.get("env"), list):
+                yield from mapping["env"]
         if manifest["kind"] == "WorkflowTemplate":
             for app in spark_applications(manifest).values():
                 yield from _env_vars([app])
 
 
-def _find_key(node, key: str):
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if k == key and isinstance(v, list):
-                yield v
-            else:
-                yield from _find_key(v, key)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _find_key(item, key)
+def _template_refs(node):
+    return [m["templateRef"] for m in _dicts(node) if isinstance(m.get("templateRef"), dict)]
 
 
 def test_argo_workflows_call_only_templates_the_workflow_template_has(default_manifests) -> None:
@@ -329,20 +331,12 @@ def test_argo_workflows_call_only_templates_the_workflow_template_has(default_ma
         workflow = yaml.safe_load(path.read_text())
         if "workflowTemplateRef" in workflow["spec"]:
             assert workflow["spec"]["workflowTemplateRef"] == {"name": "breweries"}
-        refs = [ref for found in _find_refs(workflow) for ref in [found]]
-        for ref in refs:
+        for ref in _template_refs(workflow):
             assert ref["name"] == "breweries", path.name
             assert ref["template"] in names, f"{path.name} calls {ref['template']}, which the template lacks"
     backfill = yaml.safe_load((REPO / "argo" / "backfill.yaml").read_text())
-    assert {r["template"] for r in _find_refs(backfill)} == {"dates-between", "pipeline", "notify-failure"}
-
-
-def _find_refs(node):
-    if isinstance(node, dict):
-        if isinstance(node.get("templateRef"), dict):
-            yield node["templateRef"]
-        for value in node.values():
-            yield from _find_refs(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _find_refs(item)
+    assert {r["template"] for r in _template_refs(backfill)} == {
+        "dates-between",
+        "pipeline",
+        "notify-failure",
+    }

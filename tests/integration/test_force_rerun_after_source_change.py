@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.integration.pipeline_env import pipeline_env
+
 from breweries.cli import EXIT_OK, main
 
 RUN_DATE = "2026-01-01"
@@ -19,12 +21,7 @@ def test_a_state_that_disappeared_from_the_source_disappears_from_every_layer(
 ):
     records = [dict(r) for r in snapshot[:300]]
     records[0].update(country="Atlantis", state_province="Sunken", state="Sunken")
-    for name, value in {
-        "BREWERIES_STORAGE_ROOT": str(tmp_path),
-        "BREWERIES_PSEUDONYMIZATION_KEY": "force-test-key",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("BREWERIES_API_URL", replay_of(records).url)
+    pipeline_env(monkeypatch, tmp_path, replay_of(records).url)
     assert main(["run", "--date", RUN_DATE]) == EXIT_OK
     before = partitions(tmp_path, "silver/breweries")
     assert f"snapshot_date={RUN_DATE}/country=Atlantis/state=Sunken" in before

@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from pyspark.sql import functions as F
+from tests.integration.pipeline_env import pipeline_env
 
 from breweries.cli import EXIT_OK, EXIT_QUALITY, main
 from breweries.layout import Layout
@@ -28,14 +29,13 @@ def hostile(snapshot: list[dict]) -> list[dict]:
 
 
 def set_env(monkeypatch, root: Path, api_url: str, webhook_url: str) -> None:
-    for name, value in {
-        "BREWERIES_STORAGE_ROOT": str(root),
-        "BREWERIES_API_URL": api_url,
-        "BREWERIES_PSEUDONYMIZATION_KEY": SECRET_KEY,
-        "BREWERIES_WEBHOOK_URL": webhook_url,
-        "BREWERIES_STAGE_RETRY_BACKOFF_SECONDS": "0.01",
-    }.items():
-        monkeypatch.setenv(name, value)
+    pipeline_env(
+        monkeypatch,
+        root,
+        api_url,
+        BREWERIES_PSEUDONYMIZATION_KEY=SECRET_KEY,
+        BREWERIES_WEBHOOK_URL=webhook_url,
+    )
 
 
 def all_files(root: Path) -> list[Path]:

@@ -89,13 +89,7 @@ def test_state_records_are_the_parameters_table_on_s3(s3, s3_server) -> None:
 
 
 def test_the_bronze_stage_stores_pages_manifest_and_state_on_s3(s3, s3_server, replay_of, snapshot) -> None:
-    server = replay_of(snapshot[:450])
-    settings = Settings(
-        api_url=server.url,
-        storage_root="s3a://brew-state",
-        bronze_uri="s3a://brew-bronze",
-        s3_endpoint_url=s3_server,
-    )
+    settings = bronze_settings(replay_of(snapshot[:450]).url, s3_server, bronze_uri="s3a://brew-bronze")
     run_pipeline(settings, RUN_DAY, ["bronze"], RunPolicy(), spark_factory=_no_spark)
     prefix = "breweries/ingest_date=2026-01-01/"
     assert keys(s3, "brew-bronze") == [
@@ -112,13 +106,7 @@ def test_the_bronze_stage_stores_pages_manifest_and_state_on_s3(s3, s3_server, r
 
 
 def test_a_missing_bucket_is_named_and_nothing_is_recorded(s3, s3_server, replay_of, snapshot) -> None:
-    server = replay_of(snapshot[:250])
-    settings = Settings(
-        api_url=server.url,
-        storage_root="s3a://brew-state",
-        bronze_uri="s3a://no-such-bucket",
-        s3_endpoint_url=s3_server,
-    )
+    settings = bronze_settings(replay_of(snapshot[:250]).url, s3_server, bronze_uri="s3a://no-such-bucket")
     with pytest.raises(StageError) as failure:
         run_pipeline(settings, RUN_DAY, ["bronze"], RunPolicy(), spark_factory=_no_spark)
     assert "no-such-bucket" in str(failure.value) and "NoSuchBucket" in str(failure.value)
@@ -145,6 +133,13 @@ def test_an_endpoint_that_is_down_is_named(monkeypatch) -> None:
         endpoint = f"http://127.0.0.1:{probe.getsockname()[1]}"
     with pytest.raises(StorageError, match=f"via {endpoint}"):
         ObjectStore(endpoint).read_bytes("s3a://brew-state/x.json")
+
+
+def bronze_settings(api_url: str, s3_server: str, bronze_uri: str) -> Settings:
+    """State in brew-state and bronze in ``bronze_uri``, on the S3 server at ``s3_server``."""
+    return Settings(
+        api_url=api_url, storage_root="s3a://brew-state", bronze_uri=bronze_uri, s3_endpoint_url=s3_server
+    )
 
 
 def _no_spark():

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 from chispa import assert_df_equality
+from tests.integration.pipeline_env import pipeline_env
 
 from breweries.api.replay import bundled_snapshot_path
 from breweries.cli import EXIT_MISSING_INPUT, EXIT_OK, EXIT_QUALITY, main
@@ -25,20 +26,6 @@ from breweries.transforms.silver import SILVER_SCHEMA
 
 RUN_DATE = "2026-01-01"
 RUN_DAY = date.fromisoformat(RUN_DATE)
-KEY = "pipeline-test-key"
-
-
-def pipeline_env(monkeypatch, root: Path, api_url: str, **extra: str) -> None:
-    env = {
-        "BREWERIES_STORAGE_ROOT": str(root),
-        "BREWERIES_API_URL": api_url,
-        "BREWERIES_PSEUDONYMIZATION_KEY": KEY,
-        "BREWERIES_STAGE_RETRY_BACKOFF_SECONDS": "0.01",
-        "BREWERIES_HTTP_BACKOFF_SECONDS": "0.01",
-        **extra,
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
 
 
 def state_record(root: Path, stage: str) -> dict | None:
