@@ -30,6 +30,8 @@ class SourceCounts:
     bronze_records: int  # records in the bronze pages (the manifest), equal to the API's meta total
     quarantined: int  # unparseable records or records without id
     duplicates_removed: int  # extra copies of an id
+    unexpected_fields: tuple[str, ...] = ()  # keys the source sent that silver does not keep
+    missing_fields: tuple[str, ...] = ()  # documented fields no record carried
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class QualityReport:
     run_date: str
     checks: tuple[CheckResult, ...]
     metrics: dict[str, int] = field(default_factory=dict)
-    source: dict[str, int] = field(default_factory=dict)
+    source: dict[str, Any] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -88,6 +90,17 @@ def _check(name: str, severity: str, observed: int, expected: int, what: str) ->
     return CheckResult(name, severity, passed, observed, f"== {expected}", message)
 
 
+def _schema_check(source: SourceCounts) -> CheckResult:
+    drift = len(source.unexpected_fields) + len(source.missing_fields)
+    parts = [
+        f"{what} fields: {', '.join(names)}"
+        for what, names in (("unexpected", source.unexpected_fields), ("missing", source.missing_fields))
+        if names
+    ]
+    message = "; ".join(parts) if parts else "every record as documented, no unexpected field"
+    return CheckResult("schema_as_documented", WARNING, drift == 0, drift, "== 0", message)
+
+
 def evaluate_quality(metrics: Mapping[str, int], source: SourceCounts, run_date: str) -> QualityReport:
     rows = metrics["row_count"]
     expected_rows = source.bronze_records - source.quarantined - source.duplicates_removed
@@ -120,5 +133,9 @@ def evaluate_quality(metrics: Mapping[str, int], source: SourceCounts, run_date:
             "rows with coordinates out of range",
         ),
         _check("country_present", WARNING, metrics["missing_country_count"], 0, "rows without country"),
+        _schema_check(source),
     )
-    return QualityReport(run_date, checks, dict(metrics), asdict(source))
+    counts = asdict(source)
+    for name in ("unexpected_fields", "missing_fields"):  # lists, as JSON gives them back
+        counts[name] = list(counts[name])
+    return QualityReport(run_date, checks, dict(metrics), counts)

@@ -1,13 +1,15 @@
 """The ``breweries`` command: run the pipeline, demo it offline, replay the API, show its state.
 
 Exit codes: 0 success; 1 a stage failed after its retries; 2 bad usage or configuration;
-3 the data-quality gate failed (gold not built); 4 a stage's input for the date is missing.
+3 the data-quality gate failed (gold not built); 4 a stage's input for the date is missing;
+5 another run of the same date holds its lock (nothing was run).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime, timezone
@@ -20,6 +22,7 @@ from breweries import __version__
 from breweries.api.replay import Fault, ReplayServer, ReplayState, load_snapshot
 from breweries.checks import DataQualityError, QualityReport
 from breweries.layout import Layout
+from breweries.locks import RunDateBusyError
 from breweries.logs import configure_logging, get_logger
 from breweries.notify import parse_workflow_failures, post_webhook, workflow_failure_message
 from breweries.runner import RunPolicy, StageError, parse_stages, run_pipeline
@@ -30,7 +33,7 @@ from breweries.state import STAGES, MissingUpstreamError, StageRun, StateStore
 from breweries.storage import ObjectStore, StorageError
 from breweries.tables import read_table
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUALITY, EXIT_MISSING_INPUT = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUALITY, EXIT_MISSING_INPUT, EXIT_BUSY = 0, 1, 2, 3, 4, 5
 
 # Only for `breweries demo` on the bundled snapshot: real runs must bring their own secret key.
 DEMO_PSEUDONYMIZATION_KEY = "breweries-demo-key-not-secret"
@@ -142,6 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, StorageError) as exc:
         get_logger(command=args.command).error(str(exc))
         return EXIT_USAGE
+    except RunDateBusyError as exc:
+        get_logger(command=args.command).error(str(exc))
+        return EXIT_BUSY
 
 
 def _exit_code(failure: StageError) -> int:
@@ -267,10 +273,30 @@ def _notify(args: argparse.Namespace, settings: Settings) -> int:
         log.warning(f"no webhook configured ({env_name('webhook_url')} is empty): failure not sent")
         return EXIT_OK
     message = workflow_failure_message(
-        workflow=args.workflow, status=args.status, run_date=args.run_date, failures=failures, link=args.link
+        workflow=args.workflow,
+        status=args.status,
+        run_date=args.run_date,
+        failures=failures,
+        link=args.link,
+        quality=_failed_quality_report(settings, args.run_date, failures, log),
     )
     post_webhook(settings.webhook_url, message)
     return EXIT_OK
+
+
+def _failed_quality_report(
+    settings: Settings, run_date: str, failures: list[dict[str, object]], log: logging.LoggerAdapter
+) -> tuple[QualityReport, str] | None:
+    """The gate's report when the quality step is what failed; None otherwise, or when unreadable."""
+    if not any(f.get("templateName") == "quality" for f in failures):
+        return None
+    try:
+        uri = Layout(settings).quality_report(date.fromisoformat(run_date))
+        report = QualityReport.from_json(ObjectStore(settings.s3_endpoint_url).read_bytes(uri))
+    except Exception as exc:  # the notification goes out whatever the state of the report
+        log.warning(f"could not read the quality report: {type(exc).__name__}: {exc}")
+        return None
+    return (report, uri) if not report.passed else None
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:

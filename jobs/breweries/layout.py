@@ -64,5 +64,14 @@ def staging_for(final_uri: str, run_id: str) -> str:
     It sits under ``_staging`` next to the partitions: Spark's partition discovery skips folders
     whose names start with ``_``, so a half-built output is never read as part of the table.
     """
+    return abandoned_staging_prefix(final_uri) + run_id
+
+
+def abandoned_staging_prefix(final_uri: str) -> str:
+    """What every run's staging folder for ``final_uri`` starts with.
+
+    A killed run leaves its folder behind. The run-date lock (or the workflow's mutex) means no
+    other run builds that output now, so whatever starts with this prefix is safe to delete.
+    """
     parent, _, leaf = final_uri.rstrip("/").rpartition("/")
-    return join_uri(parent, "_staging", f"{leaf}.{run_id}")
+    return join_uri(parent, "_staging", f"{leaf}.")

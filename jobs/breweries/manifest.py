@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from breweries.api.client import Crawl
+from breweries.api.fields import API_FIELDS
 from breweries.storage import ObjectStore
 
 
@@ -33,6 +34,9 @@ class Manifest:
     sort: str
     record_count: int
     pages: tuple[PageEntry, ...]
+    # Schema drift, seen at the source: keys no documented field has, documented fields no record has.
+    unexpected_fields: tuple[str, ...] = ()
+    missing_fields: tuple[str, ...] = ()
 
     @classmethod
     def from_crawl(cls, crawl: Crawl, run_date: str, sort: str) -> Manifest:
@@ -49,6 +53,11 @@ class Manifest:
             sort=sort,
             record_count=crawl.record_count,
             pages=entries,
+            unexpected_fields=tuple(sorted(crawl.field_names - set(API_FIELDS))),
+            # An empty source says nothing about its fields.
+            missing_fields=tuple(f for f in API_FIELDS if f not in crawl.field_names)
+            if crawl.record_count
+            else (),
         )
 
     def to_json(self) -> bytes:
@@ -58,6 +67,8 @@ class Manifest:
     def from_json(cls, data: bytes) -> Manifest:
         raw: dict[str, Any] = json.loads(data)
         raw["pages"] = tuple(PageEntry(**p) for p in raw["pages"])
+        for name in ("unexpected_fields", "missing_fields"):  # absent from older manifests
+            raw[name] = tuple(raw.get(name, ()))
         return cls(**raw)
 
 

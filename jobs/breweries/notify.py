@@ -14,6 +14,7 @@ from typing import Any
 
 import requests
 
+from breweries.checks import ERROR, QualityReport
 from breweries.logs import get_logger
 
 
@@ -41,6 +42,17 @@ def failure_message(
     return message
 
 
+def quality_failure_details(report: QualityReport, report_uri: str) -> dict[str, Any]:
+    """What on call needs from a failed gate: each failed error check with its counts, the report."""
+    return {
+        "failed_checks": [
+            {"name": c.name, "observed": c.observed, "expected": c.expected, "message": c.message}
+            for c in report.failed(ERROR)
+        ],
+        "report": report_uri,
+    }
+
+
 def parse_workflow_failures(raw: str) -> list[dict[str, Any]]:
     """Argo's ``{{workflow.failures}}``: a JSON list, sometimes quoted once more; never raises.
 
@@ -60,9 +72,18 @@ def parse_workflow_failures(raw: str) -> list[dict[str, Any]]:
 
 
 def workflow_failure_message(
-    *, workflow: str, status: str, run_date: str, failures: list[dict[str, Any]], link: str | None = None
+    *,
+    workflow: str,
+    status: str,
+    run_date: str,
+    failures: list[dict[str, Any]],
+    link: str | None = None,
+    quality: tuple[QualityReport, str] | None = None,
 ) -> dict[str, Any]:
-    """The exit handler's message: the first failed step names the stage; every failure is listed."""
+    """The exit handler's message: the first failed step names the stage; every failure is listed.
+
+    ``quality`` is the failed gate's report and where it lives, when the quality step failed.
+    """
     first = failures[0] if failures else {}
     stage = str(first.get("templateName") or first.get("displayName") or "unknown")
     error = str(first.get("message") or f"workflow {status}")
@@ -70,6 +91,10 @@ def workflow_failure_message(
     if link:
         details["link"] = link
     message = failure_message(run_date=run_date, stage=stage, error=error, workflow=workflow, details=details)
+    if quality is not None:
+        message.update(quality_failure_details(*quality))
+        failed = ", ".join(f"{c['name']} ({c['message']})" for c in message["failed_checks"])
+        message["text"] += f"; failed checks: {failed}; report: {quality[1]}"
     if link:
         message["text"] += f" <{link}|open in Argo>"
     return message

@@ -15,8 +15,9 @@ from datetime import date, datetime, timezone
 from pyspark.sql import SparkSession
 
 from breweries.checks import DataQualityError
+from breweries.locks import run_date_lock
 from breweries.logs import get_logger
-from breweries.notify import failure_message, post_webhook
+from breweries.notify import failure_message, post_webhook, quality_failure_details
 from breweries.settings import Settings, SettingsError
 from breweries.stages import bronze, gold, quality, silver, silver_anonymized
 from breweries.stages.context import StageContext, StageResult
@@ -73,6 +74,9 @@ def run_stage(ctx: StageContext, stage: str, state: StateStore, force: bool) -> 
         )
         return None
     state.require_upstream(stage, ctx.run_date)
+    # Before any output is touched: a stage killed from here on leaves its date not done, and the
+    # later stages, whose input is about to change, not done either.
+    state.forget(stage, ctx.run_date)
     started_at, clock = datetime.now(timezone.utc), time.monotonic()
     ctx.log.info("started")
     result = STAGE_RUNNERS[stage](ctx)
@@ -103,29 +107,37 @@ def run_pipeline(
     spark_factory: Callable[[], SparkSession],
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[StageRun | None]:
-    """Run ``stages`` in order for ``run_date``; raise :class:`StageError` at the first failure."""
+    """Run ``stages`` in order for ``run_date``; raise :class:`StageError` at the first failure.
+
+    Raises :class:`~breweries.locks.RunDateBusyError`, running nothing, while another process runs
+    the same date on the same local storage.
+    """
     store = ObjectStore(settings.s3_endpoint_url)
     state = StateStore(store, settings.state_uri)
     runs: list[StageRun | None] = []
-    for stage in stages:
-        ctx = StageContext(
-            settings=settings,
-            run_date=run_date,
-            store=store,
-            run_id=uuid.uuid4().hex[:12],
-            log=get_logger(stage=stage, run_date=run_date.isoformat()),
-            spark_factory=spark_factory,
-        )
-        try:
-            runs.append(
-                _with_retries(lambda c=ctx, s=stage: run_stage(c, s, state, policy.force), ctx, policy, sleep)
+    # Held across the stages: another run of the date must not rewrite their inputs meanwhile.
+    with run_date_lock(settings.state_uri, run_date):
+        for stage in stages:
+            ctx = StageContext(
+                settings=settings,
+                run_date=run_date,
+                store=store,
+                run_id=uuid.uuid4().hex[:12],
+                log=get_logger(stage=stage, run_date=run_date.isoformat()),
+                spark_factory=spark_factory,
             )
-        except Exception as exc:
-            failure = StageError(stage, run_date, exc)
-            ctx.log.error(str(failure), extra={"error_type": type(exc).__name__})
-            if policy.notify and settings.webhook_url:
-                post_webhook(settings.webhook_url, _failure_message(stage, run_date, exc))
-            raise failure from exc
+            try:
+                runs.append(
+                    _with_retries(
+                        lambda c=ctx, s=stage: run_stage(c, s, state, policy.force), ctx, policy, sleep
+                    )
+                )
+            except Exception as exc:
+                failure = StageError(stage, run_date, exc)
+                ctx.log.error(str(failure), extra={"error_type": type(exc).__name__})
+                if policy.notify and settings.webhook_url:
+                    post_webhook(settings.webhook_url, _failure_message(stage, run_date, exc))
+                raise failure from exc
     return runs
 
 
@@ -154,11 +166,5 @@ def _with_retries(
 
 
 def _failure_message(stage: str, run_date: date, exc: BaseException) -> dict[str, object]:
-    details: dict[str, object] = {}
-    if isinstance(exc, DataQualityError):
-        details["failed_checks"] = [
-            {"name": c.name, "observed": c.observed, "expected": c.expected, "message": c.message}
-            for c in exc.report.failed("error")
-        ]
-        details["report"] = exc.report_uri
+    details = quality_failure_details(exc.report, exc.report_uri) if isinstance(exc, DataQualityError) else {}
     return failure_message(run_date=run_date.isoformat(), stage=stage, error=str(exc), details=details)

@@ -74,12 +74,18 @@ class StateStore:
             return None
         return StageRun.from_json(self._store.read_bytes(uri))
 
-    def record(self, run: StageRun) -> None:
-        """Record ``run`` as done and forget the later stages of that date: their input just changed."""
-        self._store.write_bytes(self._record_uri(run.stage, run.run_date), run.to_json())
-        for later in STAGES[STAGES.index(run.stage) + 1 :]:
+    def forget(self, stage: str, run_date: date | str) -> None:
+        """Unmark ``stage`` and every later stage for the date, before the stage rewrites its output.
+
+        A stage killed half-way then leaves nothing that claims the date is done.
+        """
+        for name in STAGES[STAGES.index(stage) :]:
             # Idempotent on both backends: no need to look before deleting.
-            self._store.delete_object(self._record_uri(later, run.run_date))
+            self._store.delete_object(self._record_uri(name, run_date))
+
+    def record(self, run: StageRun) -> None:
+        """Record ``run`` as done: written after its output is complete (see :meth:`forget`)."""
+        self._store.write_bytes(self._record_uri(run.stage, run.run_date), run.to_json())
 
     def require_upstream(self, stage: str, run_date: date) -> None:
         for upstream in UPSTREAM[stage]:

@@ -131,6 +131,22 @@ class ObjectStore:
             return
         shutil.rmtree(local_path(uri), ignore_errors=True)
 
+    def delete_trees_named(self, prefix_uri: str) -> None:
+        """Delete every tree whose URI starts with ``prefix_uri`` (``.../_staging/leaf.`` -> all runs')."""
+        if is_s3(prefix_uri):
+            bucket, key = split_s3(prefix_uri)
+            names = {k[len(key) :].split("/")[0] for k in self._s3_keys(prefix_uri, bucket, key)}
+            for name in sorted(names):
+                self.delete_tree(prefix_uri + name)
+            return
+        folder, _, name_prefix = prefix_uri.rpartition("/")
+        parent = local_path(folder)
+        for path in parent.iterdir() if parent.is_dir() else ():
+            if path.name.startswith(name_prefix):
+                shutil.rmtree(path, ignore_errors=True)
+        with contextlib.suppress(OSError):  # the shared folder, once nothing else is built in it
+            parent.rmdir()
+
     def replace_tree(self, staging_uri: str, final_uri: str) -> None:
         """Make the finished tree at ``staging_uri`` the content of ``final_uri``, dropping the old one.
 
@@ -150,8 +166,6 @@ class ObjectStore:
             os.replace(final, retired)
         os.replace(staging, final)
         shutil.rmtree(retired, ignore_errors=True)
-        with contextlib.suppress(OSError):  # the shared staging folder, once nothing else builds there
-            staging.parent.rmdir()
 
     # -- S3 plumbing ------------------------------------------------------------------------
     def _s3_replace_tree(self, staging_uri: str, final_uri: str) -> None:

@@ -8,7 +8,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from breweries.layout import staging_for
+from breweries.layout import abandoned_staging_prefix, staging_for
 from breweries.storage import ObjectStore
 from breweries.transforms.silver import BRONZE_SCHEMA, CORRUPT_RECORD, SOURCE_FILE
 
@@ -59,4 +59,5 @@ def write_table(
         shaped.write.mode("overwrite").partitionBy(*partition_by).parquet(staging)
         store.replace_tree(staging, uri)
     finally:
-        store.delete_tree(staging)
+        # This run's staging, and any that a killed run of the date left behind.
+        store.delete_trees_named(abandoned_staging_prefix(uri))

@@ -12,6 +12,8 @@ import pytest
 from breweries.api.client import ApiError, BreweryApiClient, RateLimiter, expected_page_sizes
 from breweries.api.replay import Fault
 
+pytestmark = pytest.mark.faults
+
 
 def client_for(server, *, attempts=4, timeout=5.0, concurrency=4, sleeps=None, rate=120):
     return BreweryApiClient(

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from tests.integration.pipeline_env import pipeline_env
 
 from breweries.cli import EXIT_OK, main
+
+pytestmark = pytest.mark.faults
 
 RUN_DATE = "2026-01-01"
 

@@ -6,6 +6,7 @@ import os
 from datetime import date
 from pathlib import Path
 
+import pytest
 from pyspark.sql import functions as F
 from tests.integration.pipeline_env import pipeline_env
 
@@ -14,6 +15,8 @@ from breweries.layout import Layout
 from breweries.settings import Settings
 from breweries.tables import read_table
 from breweries.transforms.silver import SILVER_SCHEMA
+
+pytestmark = pytest.mark.faults
 
 RUN_DATE = "2026-01-01"
 SECRET_KEY = "pseudonymization-key-7f3a9c1e"

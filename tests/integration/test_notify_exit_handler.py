@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import json
 import socket
+from datetime import date
 
+import pytest
+
+from breweries.checks import QualityReport, SourceCounts, evaluate_quality
 from breweries.cli import EXIT_OK, main
+from breweries.layout import Layout
+from breweries.settings import Settings
+from breweries.storage import ObjectStore
+
+pytestmark = pytest.mark.faults
 
 # What Argo puts in {{workflow.failures}}: a JSON list, inserted as a quoted string.
 FAILURES = [
@@ -73,3 +82,43 @@ def test_without_a_webhook_the_failure_is_logged_and_the_handler_exits_0(capfd) 
     assert notify() == EXIT_OK
     err = capfd.readouterr().err
     assert "BREWERIES_WEBHOOK_URL is empty" in err and "page 3 is malformed" in err
+
+
+QUALITY_FAILURES = [{**FAILURES[0], "displayName": "quality(0)", "templateName": "quality"}]
+
+
+def failed_report() -> QualityReport:
+    return evaluate_quality(
+        {"row_count": 90, "null_id_count": 0, "duplicate_id_count": 2, "unknown_type_count": 0,
+         "coordinates_out_of_range_count": 0, "missing_country_count": 0},
+        SourceCounts(bronze_records=100, quarantined=4, duplicates_removed=0),
+        "2026-01-01",
+    )  # fmt: skip
+
+
+def test_a_failed_gate_names_its_failed_checks_with_counts_and_the_report(tmp_path, monkeypatch, webhook):
+    monkeypatch.setenv("BREWERIES_WEBHOOK_URL", webhook.url)
+    monkeypatch.setenv("BREWERIES_STORAGE_ROOT", str(tmp_path))
+    settings = Settings.from_env()
+    report_uri = Layout(settings).quality_report(date(2026, 1, 1))
+    ObjectStore().write_bytes(report_uri, failed_report().to_json())
+
+    assert notify(failures=json.dumps(QUALITY_FAILURES)) == EXIT_OK
+    (message,) = webhook.messages
+    assert message["stage"] == "quality" and message["report"] == report_uri
+    assert [(c["name"], c["observed"], c["expected"]) for c in message["failed_checks"]] == [
+        ("no_duplicate_id", 2, "== 0"),
+        ("complete_against_source", 90, "== 96"),
+    ]
+    assert (
+        "no_duplicate_id (2 duplicate ids, expected 0)" in message["text"] and report_uri in message["text"]
+    )
+
+
+def test_an_unreadable_report_still_sends_the_failure(tmp_path, monkeypatch, webhook, capfd):
+    monkeypatch.setenv("BREWERIES_WEBHOOK_URL", webhook.url)
+    monkeypatch.setenv("BREWERIES_STORAGE_ROOT", str(tmp_path))  # no report was ever written there
+    assert notify(failures=json.dumps(QUALITY_FAILURES)) == EXIT_OK
+    (message,) = webhook.messages
+    assert message["stage"] == "quality" and "failed_checks" not in message
+    assert "could not read the quality report" in capfd.readouterr().err

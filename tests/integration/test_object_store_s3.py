@@ -16,11 +16,14 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
+from breweries.layout import abandoned_staging_prefix
 from breweries.manifest import load_manifest
 from breweries.runner import RunPolicy, StageError, run_pipeline
 from breweries.settings import Settings
-from breweries.state import StageRun, StateStore
+from breweries.state import STAGES, StageRun, StateStore
 from breweries.storage import ObjectStore, StorageError
+
+pytestmark = pytest.mark.faults
 
 RUN_DAY = date(2026, 1, 1)
 BUCKETS = ("brew-bronze", "brew-state")
@@ -78,6 +81,22 @@ def test_replace_tree_leaves_no_stale_object_from_the_previous_write(s3, s3_serv
     store.write_bytes("s3a://brew-bronze/_staging/t.run1/country=A/state=new/part-0.parquet", b"new")
     store.replace_tree("s3a://brew-bronze/_staging/t.run1", "s3a://brew-bronze/t")
     assert keys(s3, "brew-bronze") == ["t/country=A/state=new/part-0.parquet"]
+
+
+def test_staging_left_by_killed_runs_is_deleted_for_that_output_only(s3, s3_server) -> None:
+    store = ObjectStore(s3_server)
+    for leftover in ("d=1.run1", "d=1.run2", "d=10.run3"):
+        store.write_bytes(f"s3a://brew-bronze/t/_staging/{leftover}/_temporary/part.parquet", b"half")
+    store.delete_trees_named(abandoned_staging_prefix("s3a://brew-bronze/t/d=1"))
+    assert keys(s3, "brew-bronze") == ["t/_staging/d=10.run3/_temporary/part.parquet"]
+
+
+def test_forgetting_a_stage_unmarks_it_and_every_later_stage_on_s3(s3, s3_server) -> None:
+    state = StateStore(ObjectStore(s3_server), "s3a://brew-state/_state")
+    for stage in STAGES:
+        state.record(StageRun(stage, "2026-01-01", "s", "f", 1.0, 1, 1, "s3a://x", {}))
+    state.forget("quality", RUN_DAY)
+    assert [s for s in STAGES if state.get(s, RUN_DAY)] == ["bronze", "silver"]
 
 
 def test_state_records_are_the_parameters_table_on_s3(s3, s3_server) -> None:

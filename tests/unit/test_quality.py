@@ -90,5 +90,20 @@ def test_report_round_trips_through_json_with_counts():
     report = evaluate_quality({**CLEAN, "row_count": 0}, SourceCounts(0, 0, 0), "2026-01-01")
     document = json.loads(report.to_json())
     assert document["status"] == "failed" and document["errors"] == 1
-    assert document["source"] == {"bronze_records": 0, "quarantined": 0, "duplicates_removed": 0}
+    assert document["source"] == {
+        "bronze_records": 0,
+        "quarantined": 0,
+        "duplicates_removed": 0,
+        "unexpected_fields": [],
+        "missing_fields": [],
+    }
     assert QualityReport.from_json(report.to_json()) == report
+
+
+def test_schema_drift_seen_at_the_source_is_a_warning_naming_the_fields():
+    source = SourceCounts(10, 0, 0, unexpected_fields=("rating", "tags"), missing_fields=("phone",))
+    report = evaluate_quality(CLEAN | {"row_count": 10}, source, "2026-01-01")
+    (drift,) = report.failed(WARNING)
+    assert (drift.name, drift.observed) == ("schema_as_documented", 3)
+    assert drift.message == "unexpected fields: rating, tags; missing fields: phone"
+    assert report.passed and QualityReport.from_json(report.to_json()) == report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from breweries.layout import abandoned_staging_prefix
 from breweries.storage import ObjectStore, StorageError, join_uri, normalize_uri
 
 
@@ -41,4 +42,15 @@ def test_replace_tree_swaps_the_whole_folder(tmp_path):
     # The old partition is gone, not merged: nothing stale survives a rewrite.
     assert store.list_files(final) == [join_uri(final, "state=New", "part.parquet")]
     assert not store.exists(staging)
-    assert [p.name for p in (tmp_path / "table").iterdir()] == ["d=1"]  # no leftovers
+    assert sorted(p.name for p in (tmp_path / "table").iterdir()) == ["_staging", "d=1"]  # no leftovers
+    store.delete_trees_named(abandoned_staging_prefix(final))
+    assert [p.name for p in (tmp_path / "table").iterdir()] == ["d=1"]  # nor an empty _staging
+
+
+def test_the_staging_that_killed_runs_left_is_deleted_for_that_output_only(tmp_path):
+    store = ObjectStore()
+    table = normalize_uri(str(tmp_path / "table"))
+    for leftover in ("d=1.run1", "d=1.run2", "d=10.run3"):
+        store.write_bytes(join_uri(table, "_staging", leftover, "_temporary", "part.parquet"), b"half")
+    store.delete_trees_named(abandoned_staging_prefix(join_uri(table, "d=1")))
+    assert [p.name for p in (tmp_path / "table" / "_staging").iterdir()] == ["d=10.run3"]

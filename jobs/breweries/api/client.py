@@ -3,7 +3,7 @@
 Polite: bounded concurrency and at most ``rate_limit_per_minute`` requests in any 60 s window.
 Patient: connection errors, timeouts, 5xx and malformed bodies are retried with exponential backoff;
 429 waits for ``Retry-After``. Strict: a page must hold exactly the records the meta total implies,
-or the crawl fails naming the page.
+or the crawl fails naming the page; a source that changes while it is crawled is crawled again.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from breweries.logs import get_logger
 MAX_BACKOFF_SECONDS = 60.0
 MAX_RETRY_AFTER_SECONDS = 120.0
 SORT_ORDER = "id:asc"  # without an explicit order, pages can overlap or skip rows between requests
+CRAWL_ATTEMPTS = 3  # whole crawls tried while the source keeps changing under them
 
 
 class ApiError(RuntimeError):
@@ -46,6 +47,7 @@ class Page:
     number: int
     body: bytes  # exactly as received
     record_count: int
+    field_names: frozenset[str] = frozenset()  # every key its records carry, to spot schema drift
 
     @property
     def sha256(self) -> str:
@@ -63,6 +65,10 @@ class Crawl:
     @property
     def record_count(self) -> int:
         return sum(p.record_count for p in self.pages)
+
+    @property
+    def field_names(self) -> frozenset[str]:
+        return frozenset().union(*(p.field_names for p in self.pages))
 
 
 class RateLimiter:
@@ -163,16 +169,41 @@ class BreweryApiClient:
             if not isinstance(records, list):
                 raise ValueError(f"expected a JSON array, got {type(records).__name__}")
             if len(records) != expected_records:
-                raise ValueError(f"{len(records)} records, expected {expected_records}")
-            return Page(number=number, body=body, record_count=len(records))
+                raise ValueError(f"{len(records)} records, expected {expected_records} from the meta total")
+            names = frozenset(key for r in records if isinstance(r, dict) for key in r)
+            return Page(number=number, body=body, record_count=len(records), field_names=names)
 
         params = {"page": number, "per_page": per_page, "sort": SORT_ORDER}
         return self._get("/breweries", params, f"page {number}", parse)
 
     def crawl(self, per_page: int) -> Crawl:
-        """Every page of the list, fetched concurrently, each validated against the meta total."""
-        total = self.fetch_total()
+        """Every page of the list, each checked against the meta total, from a source that held still.
+
+        The meta total is asked again after the pages. If it moved, breweries were added or removed
+        while crawling, so a record may sit on two pages or on none: the whole crawl starts again.
+        """
+        changed = ""
+        for attempt in range(1, CRAWL_ATTEMPTS + 1):
+            total = self.fetch_total()
+            try:
+                pages, failure = self._fetch_pages(total, per_page), None
+            except ApiError as exc:
+                pages, failure = (), exc
+            after = self.fetch_total()
+            if after == total:
+                if failure is not None:
+                    raise failure
+                return Crawl(self.base_url, total, per_page, pages, datetime.now(timezone.utc))
+            changed = f"the source changed while crawling: meta total {total} before the pages, {after} after"
+            self._log.warning(f"{changed}; crawling again", extra={"crawl_attempt": attempt})
+        raise ApiError(f"{changed} ({CRAWL_ATTEMPTS} crawls in a row)")
+
+    def _fetch_pages(self, total: int, per_page: int) -> tuple[Page, ...]:
         sizes = expected_page_sizes(total, per_page)
+        if total and sizes[-1] == per_page:
+            # A full last page cannot tell "the end" from "the meta total is too low": the page
+            # after it must be empty, or records past the total would be missed without a word.
+            sizes.append(0)
         self._log.info(
             "crawling the API", extra={"meta_total": total, "pages": len(sizes), "per_page": per_page}
         )
@@ -181,8 +212,7 @@ class BreweryApiClient:
                 pool.submit(self.fetch_page, n, per_page, expected)
                 for n, expected in enumerate(sizes, start=1)
             ]
-            pages = tuple(f.result() for f in futures)
-        return Crawl(self.base_url, total, per_page, pages, datetime.now(timezone.utc))
+            return tuple(f.result() for f in futures)
 
     def _get(self, path: str, params: dict[str, Any], what: str, parse: Callable[[bytes], Any]) -> Any:
         url = self.base_url + path

@@ -2,8 +2,9 @@
 
 ``/v1/breweries`` (``page`` from 1, ``per_page`` 1..200, ``sort``, ``[]`` past the end),
 ``/v1/breweries/meta`` and ``/v1/breweries/{id}``; 422 and 404 where the real API answers them.
-Faults (errors, 429, delays, resets, truncated or short pages) can be injected per request, so that
-demos, tests and benchmarks exercise the client's retries against a real HTTP server.
+Faults (errors, 429, delays, resets, truncated or short pages, a source that changes mid-crawl, a
+meta total that disagrees with the pages) can be injected per request, so that demos, tests and
+benchmarks exercise the client against a real HTTP server.
 """
 
 from __future__ import annotations
@@ -68,7 +69,10 @@ class Fault:
 
     kind: ``status`` (answer ``status``, with ``Retry-After`` on 429), ``delay`` (sleep ``seconds``
     before answering), ``reset`` (close the connection without answering), ``truncate`` (cut the
-    body in half), ``short`` (serve ``drop`` fewer records than the page holds).
+    body in half), ``short`` (serve ``drop`` fewer records than the page holds), ``insert`` /
+    ``remove`` (add a brewery that sorts first / delete the first one, then answer: every later page
+    shifts by one record, as when the source changes while it is crawled), ``miscount`` (a meta
+    total off by ``by``).
     target: ``list`` (``/breweries``), ``meta`` or ``any``; ``page`` narrows ``list`` to one page.
     """
 
@@ -80,9 +84,10 @@ class Fault:
     retry_after: float = 1.0
     seconds: float = 1.0
     drop: int = 1
+    by: int = 1
     _served: int = field(default=0, repr=False)
 
-    KINDS = ("status", "delay", "reset", "truncate", "short")
+    KINDS = ("status", "delay", "reset", "truncate", "short", "insert", "remove", "miscount")
 
     def __post_init__(self) -> None:
         if self.kind not in self.KINDS:
@@ -99,7 +104,7 @@ class Fault:
             if not sep:
                 raise ValueError(f"fault {spec!r}: expected key=value, got {part!r}")
             key = key.strip()
-            if key in ("page", "times", "status", "drop"):
+            if key in ("page", "times", "status", "drop", "by"):
                 values[key] = int(value)
             elif key in ("retry_after", "seconds"):
                 values[key] = float(value)
@@ -146,6 +151,20 @@ class ReplayState:
             self.requests += 1
             return next((f for f in self.faults if f.claim(target, page)), None)
 
+    def change_source(self, kind: str) -> Record:
+        """Insert a brewery that sorts before every other, or remove the first one; returns it."""
+        with self._lock:
+            if kind == "insert":
+                record = inserted_record(len(self.records))
+                self.records.append(record)
+                self.by_id[record["id"]] = record
+            else:
+                record = min(self.records, key=lambda r: str(r.get("id")))
+                self.records.remove(record)
+                self.by_id.pop(record.get("id"), None)
+            self._orders.clear()
+            return record
+
     def meta(self) -> dict[str, Any]:
         def counts(name: str) -> dict[str, int]:
             return dict(Counter(str(r.get(name)) for r in self.records if r.get(name) is not None))
@@ -158,6 +177,21 @@ class ReplayState:
             "by_state": counts("state_province"),
             "by_type": counts("brewery_type"),
         }
+
+
+def inserted_record(serial: int) -> Record:
+    """A new brewery whose id sorts before any UUID the API hands out."""
+    record: Record = dict.fromkeys(API_FIELDS)
+    record.update(
+        id=f"00000000-0000-4000-8000-{serial:012d}",
+        name=f"Opened While Crawling {serial}",
+        brewery_type="micro",
+        city="Portland",
+        state_province="Oregon",
+        state="Oregon",
+        country="United States",
+    )
+    return record
 
 
 def sorted_records(records: list[Record], sort: str | None) -> list[Record]:
@@ -194,6 +228,8 @@ class _Handler(BaseHTTPRequestHandler):
         target = "meta" if path == "/breweries/meta" else "list" if path == "/breweries" else "one"
         page = _int_or_none(query.get("page", "1")) if target == "list" else None
         fault = state.next_fault(target, page)
+        if fault and fault.kind in ("insert", "remove"):
+            state.change_source(fault.kind)
         if state.latency:
             time.sleep(state.latency)
         if fault and fault.kind == "delay":
@@ -208,7 +244,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
         if target == "meta":
-            self._send(200, state.meta())
+            meta = state.meta()
+            if fault and fault.kind == "miscount":
+                meta["total"] += fault.by
+            self._send(200, meta)
         elif target == "list":
             self._list(state, query, fault)
         elif path.startswith("/breweries/"):

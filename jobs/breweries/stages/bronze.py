@@ -6,7 +6,7 @@ import logging
 import sys
 
 from breweries.api.client import SORT_ORDER, BreweryApiClient, RateLimiter
-from breweries.layout import MANIFEST_NAME, staging_for
+from breweries.layout import MANIFEST_NAME, abandoned_staging_prefix, staging_for
 from breweries.manifest import Manifest, page_file_name
 from breweries.settings import Settings
 from breweries.stages.context import StageContext, StageResult
@@ -37,7 +37,8 @@ def run(ctx: StageContext) -> StageResult:
         ctx.store.write_bytes(join_uri(staging, MANIFEST_NAME), manifest.to_json())
         ctx.store.replace_tree(staging, final)
     finally:
-        ctx.store.delete_tree(staging)
+        # This run's staging, and any that a killed run of the date left behind.
+        ctx.store.delete_trees_named(abandoned_staging_prefix(final))
     ctx.log.info(
         "stored the API's pages",
         extra={"pages": len(crawl.pages), "records": crawl.record_count, "output": final},

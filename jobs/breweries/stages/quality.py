@@ -25,10 +25,13 @@ def run(ctx: StageContext) -> StageResult:
     quarantine = read_table(ctx.spark, layout.quarantine_date(day), QUARANTINE_SCHEMA)
     quarantined = count_by(quarantine, QUARANTINE_REASON)
     duplicates = quarantined.pop(DUPLICATE_ID, 0)
+    manifest = load_manifest(ctx.store, layout.bronze_manifest(day))
     source = SourceCounts(
-        bronze_records=load_manifest(ctx.store, layout.bronze_manifest(day)).record_count,
+        bronze_records=manifest.record_count,
         quarantined=sum(quarantined.values()),
         duplicates_removed=duplicates,
+        unexpected_fields=manifest.unexpected_fields,
+        missing_fields=manifest.missing_fields,
     )
     report = evaluate_quality(metrics, source, day.isoformat())
     report_uri = layout.quality_report(day)
