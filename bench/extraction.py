@@ -11,18 +11,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import platform
 import sys
 import time
-from datetime import datetime, timezone
-from pathlib import Path
 
-from breweries import __version__
 from breweries.api.client import BreweryApiClient, RateLimiter
 from breweries.api.replay import ReplayServer, ReplayState, load_snapshot
+from record import append_result
 
-RESULTS = Path(__file__).with_name("results.md")
 TARGET_RATIO_AT_4 = 1.3
 
 
@@ -70,13 +65,11 @@ def main() -> int:
 
     if not args.quick:
         ratios = ", ".join(f"c={c}: {s:.2f}s/{i:.2f}s={r:.2f}x" for c, _, s, i, r in rows)
-        line = (
-            f"- {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, extraction, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, breweries {__version__}, latency "
-            f"{args.latency * 1000:.0f} ms, {len(records)} breweries: {ratios}; target at c=4 {verdict}\n"
+        append_result(
+            "extraction",
+            f"latency {args.latency * 1000:.0f} ms, {len(records)} breweries: {ratios}; "
+            f"target at c=4 {verdict}",
         )
-        with RESULTS.open("a") as results:
-            results.write(line)
     return 1 if verdict == "MISSED" else 0
 
 

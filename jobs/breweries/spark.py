@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from pyspark.sql import SparkSession
 
+from breweries.logs import get_logger
 from breweries.settings import Settings
 
 # Settings that hold wherever the job runs.
@@ -75,7 +77,18 @@ class LazySparkSession:
         if self._session is None:
             active = SparkSession.getActiveSession()
             self._owned = active is None
-            self._session = active or build_spark_session(self._settings, self._app_name)
+            if active is None:
+                clock = time.monotonic()
+                active = build_spark_session(self._settings, self._app_name)
+                # The JVM's start is a real share of a short run: say what it cost.
+                get_logger(component="spark").info(
+                    "spark session started",
+                    extra={
+                        "startup_seconds": round(time.monotonic() - clock, 3),
+                        "master": active.sparkContext.master,
+                    },
+                )
+            self._session = active
         return self._session
 
     def __enter__(self) -> LazySparkSession:

@@ -1,0 +1,23 @@
+"""What every benchmark shares: the machine line and appending a dated result to results.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+
+from breweries import __version__
+
+RESULTS = Path(__file__).with_name("results.md")
+
+
+def machine() -> str:
+    return f"{os.cpu_count()} cores, Python {platform.python_version()}, breweries {__version__}"
+
+
+def append_result(benchmark: str, details: str) -> None:
+    """One dated line in bench/results.md: when, which benchmark, on what, and what it measured."""
+    line = f"- {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {benchmark}, {machine()}, {details}\n"
+    with RESULTS.open("a") as results:
+        results.write(line)

@@ -1,0 +1,310 @@
+"""Transforms at scale: synthetic bronze through silver, quality, anonymized silver and gold.
+
+For each size, the pipeline's own stages run in local Spark (all cores) and the same
+transformation runs in DuckDB, the single-machine reference, on the same bronze files, each in a
+fresh process. Reported: seconds, rows/s, the Spark / DuckDB ratio, peak memory of each process
+(Spark: the JVM plus the Python driver) and Parquet files per silver partition.
+
+Synthetic bronze follows the snapshot: each record copies a random real brewery (so countries,
+states, types, null rates and strings keep their real distributions) under a new unique id;
+0.2% repeat an earlier id with other contents and 0.05% have no id, so de-duplication and
+quarantine do real work. Pages hold 50,000 records (the API's 200 would mean 25,000 files at 5M).
+Generated files are cached in bench/.data.
+
+    python bench/transforms.py [--sizes 100000,1000000,5000000] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac as hmac_module
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from record import append_result
+
+DATA = Path(__file__).with_name(".data")
+RUN_DATE = date(2026, 1, 1)
+RECORDS_PER_FILE = 50_000
+TARGET_RATIO_AT_5M = 3.0
+KEY = "bench-key-not-secret"
+
+
+# -- synthetic bronze ---------------------------------------------------------------------------
+def bronze_folder(size: int) -> Path:
+    return DATA / f"bronze-{size}" / "breweries" / f"ingest_date={RUN_DATE.isoformat()}"
+
+
+def generate_bronze(size: int, seed: int = 7) -> Path:
+    """``size`` synthetic records as bronze pages plus a manifest; reused when already there."""
+    from breweries.api.client import Crawl, Page
+    from breweries.api.replay import load_snapshot
+    from breweries.manifest import Manifest, page_file_name
+
+    folder = bronze_folder(size)
+    if (folder / "_manifest.json").is_file():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    rng = random.Random(seed)
+    snapshot = load_snapshot()
+    issued: list[str] = []
+    pages = []
+    for number, start in enumerate(range(0, size, RECORDS_PER_FILE), start=1):
+        records = []
+        for _ in range(min(RECORDS_PER_FILE, size - start)):
+            record = dict(rng.choice(snapshot))
+            roll = rng.random()
+            if roll < 0.0005:
+                record["id"] = None
+            elif roll < 0.0025 and issued:
+                record["id"] = rng.choice(issued)
+            else:
+                record["id"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+                issued.append(record["id"])
+            records.append(record)
+        body = json.dumps(records, ensure_ascii=False).encode()
+        (folder / page_file_name(number)).write_bytes(body)
+        pages.append(Page(number, body, len(records)))
+    crawl = Crawl("synthetic", size, RECORDS_PER_FILE, tuple(pages), datetime.now(timezone.utc))
+    manifest = Manifest.from_crawl(crawl, RUN_DATE.isoformat(), "id:asc")
+    (folder / "_manifest.json").write_bytes(manifest.to_json())
+    return folder
+
+
+# -- the Spark side: the pipeline's stages, unchanged -------------------------------------------
+def spark_worker(size: int, out: Path) -> dict[str, object]:
+    from breweries.layout import Layout
+    from breweries.runner import RunPolicy, run_pipeline
+    from breweries.settings import Settings
+    from breweries.spark import build_spark_session
+    from breweries.state import StageRun, StateStore
+    from breweries.storage import ObjectStore
+
+    settings = Settings(
+        storage_root=str(out),
+        bronze_uri=str(DATA / f"bronze-{size}"),
+        pseudonymization_key=KEY,
+        log_format="text",
+    )
+    manifest = json.loads((bronze_folder(size) / "_manifest.json").read_text())
+    now = datetime.now(timezone.utc).isoformat()
+    bronze_done = StageRun(
+        "bronze", RUN_DATE.isoformat(), now, now, 0.0, size, manifest["record_count"], "", {}
+    )
+    StateStore(ObjectStore(), settings.state_uri).record(bronze_done)
+
+    start = time.perf_counter()
+    spark = build_spark_session(settings, "bench-transforms")
+    startup = time.perf_counter() - start
+    start = time.perf_counter()
+    stages = ["silver", "quality", "silver_anonymized", "gold"]
+    runs = run_pipeline(settings, RUN_DATE, stages, RunPolicy(), lambda: spark)
+    seconds = time.perf_counter() - start
+    jvm_pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()  # type: ignore[union-attr]
+    silver_rows = next(r for r in runs if r and r.stage == "silver").rows_out
+    gold = spark.read.parquet(Layout(settings).gold_date(RUN_DATE))
+    gold_sum = gold.agg({"brewery_count": "sum"}).first()[0]  # type: ignore[index]
+    spark.stop()
+    return {
+        "seconds": seconds,
+        "startup_seconds": startup,
+        "stages": {r.stage: r.duration_seconds for r in runs if r},
+        "silver_rows": silver_rows,
+        "gold_sum": gold_sum,
+        "peak_mb": _peak_rss_mb(int(jvm_pid)) + _own_peak_rss_mb(),
+        "files_per_partition": _files_per_partition(out / "silver" / "breweries"),
+    }
+
+
+# -- the DuckDB side: the same steps in SQL ------------------------------------------------------
+def duckdb_worker(size: int, out: Path) -> dict[str, object]:
+    import duckdb
+
+    from breweries.api.fields import API_FIELDS, BREWERY_TYPES
+    from breweries.transforms.anonymize import _hmac_pads
+
+    inner, outer = (p.hex() for p in _hmac_pads(KEY.encode()))
+    db = duckdb.connect()
+    text = [f for f in API_FIELDS if f not in ("longitude", "latitude")]
+    columns = "{" + ", ".join(f"'{f}': 'VARCHAR'" for f in API_FIELDS) + "}"
+    clean = {
+        f: f"nullif(regexp_replace({f}, '^[\\s\\p{{Z}}]+|[\\s\\p{{Z}}]+$', '', 'g'), '')" for f in API_FIELDS
+    }
+    number = "try_cast({} AS DOUBLE)"
+    coord = {
+        f: f"(CASE WHEN isfinite({number.format(clean[f])}) THEN {number.format(clean[f])} END)"
+        for f in ("longitude", "latitude")
+    }
+    normalized = ", ".join(
+        [f"{clean[f]} AS {f}" for f in text if f not in ("brewery_type", "state_province", "state")]
+        + [
+            f"lower({clean['brewery_type']}) AS brewery_type",
+            f"coalesce({clean['state_province']}, {clean['state']}) AS state_province",
+            f"coalesce({clean['state_province']}, {clean['state']}) AS state",
+        ]
+        + [f"{coord[f]} AS {f}" for f in coord]
+    )
+    completeness = " + ".join(f"({f} IS NOT NULL)::INT" for f in API_FIELDS)
+    silver_columns = ", ".join(f for f in API_FIELDS if f not in ("country", "state")) + ", country, state"
+    hmac = "sha256(from_hex('{o}') || unhex(sha256(from_hex('{i}') || encode({c}))))"
+    anonymized = ", ".join(
+        hmac.format(o=outer, i=inner, c=f) + f" AS {f}" if f in ("name", "phone") else f
+        for f in silver_columns.split(", ")
+    )
+    types = ", ".join(f"'{t}'" for t in sorted(BREWERY_TYPES))
+    token = db.sql(f"SELECT {hmac.format(o=outer, i=inner, c=repr('Zoë'))}").fetchone()
+    assert token == (hmac_module.new(KEY.encode(), "Zoë".encode(), "sha256").hexdigest(),), token
+    start = time.perf_counter()
+    db.sql(f"""
+        CREATE TEMP TABLE flagged AS
+        WITH normalized AS (
+            SELECT {normalized}
+            FROM read_json('{bronze_folder(size)}/page=*.json', format='array', columns={columns})
+        )
+        SELECT *, CASE
+            WHEN id IS NULL THEN 'missing_id'
+            WHEN row_number() OVER (PARTITION BY id ORDER BY {completeness} DESC,
+                 sha256(to_json(struct_pack({", ".join(API_FIELDS)}))) ASC) > 1 THEN 'duplicate_id'
+        END AS quarantine_reason
+        FROM normalized
+    """)
+    silver = out / "silver"
+    db.sql(f"COPY (SELECT {silver_columns} FROM flagged WHERE quarantine_reason IS NULL) TO '{silver}' "
+           "(FORMAT parquet, PARTITION_BY (country, state))")  # fmt: skip
+    record = f"to_json(struct_pack({', '.join(API_FIELDS)}))"
+    quarantine = out / "quarantine.parquet"
+    db.sql(f"COPY (SELECT quarantine_reason, id, {record} AS record FROM flagged "
+           f"WHERE quarantine_reason IS NOT NULL) TO '{quarantine}' (FORMAT parquet)")  # fmt: skip
+    read_silver = f"read_parquet('{silver}/**/*.parquet', hive_partitioning = true)"
+    metrics = db.sql(f"""
+        SELECT count(*), count(*) FILTER (id IS NULL), count(id) - count(DISTINCT id),
+               count(*) FILTER (brewery_type IS NULL OR brewery_type NOT IN ({types})),
+               count(*) FILTER (NOT latitude BETWEEN -90 AND 90 OR NOT longitude BETWEEN -180 AND 180),
+               count(*) FILTER (country IS NULL)
+        FROM {read_silver}
+    """).fetchone()
+    db.sql(f"COPY (SELECT {anonymized} FROM {read_silver}) TO '{out / 'silver_anonymized'}' "
+           "(FORMAT parquet, PARTITION_BY (country, state))")  # fmt: skip
+    gold = out / "gold"
+    db.sql(f"""COPY (SELECT country, state, brewery_type, count(*) AS brewery_count
+                     FROM read_parquet('{out / "silver_anonymized"}/**/*.parquet', hive_partitioning = true)
+                     GROUP BY ALL) TO '{gold}' (FORMAT parquet, PARTITION_BY (country))""")  # fmt: skip
+    seconds = time.perf_counter() - start
+    gold_sum = db.sql(f"SELECT sum(brewery_count) FROM read_parquet('{gold}/**/*.parquet')").fetchone()[0]
+    return {
+        "seconds": seconds,
+        "silver_rows": metrics[0] if metrics else 0,
+        "gold_sum": int(gold_sum),
+        "peak_mb": _own_peak_rss_mb(),
+        "files_per_partition": _files_per_partition(silver),
+    }
+
+
+# -- measuring ----------------------------------------------------------------------------------
+def _peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _own_peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _files_per_partition(table: Path) -> dict[str, int]:
+    counts = Counter(p.parent for p in table.rglob("*.parquet"))
+    return {
+        "partitions": len(counts),
+        "max": max(counts.values(), default=0),
+        "min": min(counts.values(), default=0),
+    }
+
+
+def run_worker(engine: str, size: int) -> dict[str, object]:
+    """One engine on one size in a fresh process: no warm JVM, no cache, a clean peak memory."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{engine}-") as out:
+        result = subprocess.run(
+            [sys.executable, __file__, "--worker", engine, "--size", str(size), "--out", out],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if result.returncode != 0:
+        raise SystemExit(f"{engine} at {size} rows failed:\n{result.stderr[-4000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100000,1000000,5000000", help="comma list of record counts")
+    parser.add_argument("--quick", action="store_true", help="one 2,000-record smoke run, nothing recorded")
+    parser.add_argument("--worker", choices=["spark", "duckdb"], help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker = spark_worker if args.worker == "spark" else duckdb_worker
+        print(json.dumps(worker(args.size, args.out)))
+        return 0
+
+    sizes = [2000] if args.quick else [int(s) for s in args.sizes.split(",")]
+    rows = []
+    for size in sizes:
+        clock = time.perf_counter()
+        generate_bronze(size)
+        print(f"bronze: {size} synthetic records ready in {time.perf_counter() - clock:.1f} s", flush=True)
+        spark, duck = run_worker("spark", size), run_worker("duckdb", size)
+        if (spark["silver_rows"], spark["gold_sum"]) != (duck["silver_rows"], duck["gold_sum"]):
+            raise SystemExit(f"the engines disagree at {size}: spark {spark}, duckdb {duck}")
+        rows.append((size, spark, duck))
+
+    print(f"\ntransforms: silver + quality + anonymized + gold, {os.cpu_count()} cores")
+    print(
+        f"{'records':>9} {'spark_s':>8} {'duckdb_s':>8} {'ratio':>6} {'spark_rows/s':>12} "
+        f"{'duckdb_rows/s':>13} {'spark_MB':>8} {'duckdb_MB':>9}  silver files/partition"
+    )
+    for size, spark, duck in rows:
+        s, d = float(spark["seconds"]), float(duck["seconds"])
+        files = spark["files_per_partition"]
+        print(
+            f"{size:>9} {s:>8.2f} {d:>8.2f} {s / d:>6.2f} {size / s:>12,.0f} {size / d:>13,.0f}"
+            f" {spark['peak_mb']:>8.0f} {duck['peak_mb']:>9.0f}  {files['min']}..{files['max']}"
+            f" in each of {files['partitions']}"
+        )
+    for size, spark, _ in rows:
+        stages = ", ".join(f"{k} {v:.1f}s" for k, v in spark["stages"].items())
+        print(f"  spark at {size}: start-up {spark['startup_seconds']:.1f}s (not counted), {stages}")
+    largest, spark, duck = rows[-1]
+    ratio = float(spark["seconds"]) / float(duck["seconds"])
+    verdict = "not judged (--quick)" if args.quick else ("met" if ratio <= TARGET_RATIO_AT_5M else "MISSED")
+    print(
+        f"target: Spark within {TARGET_RATIO_AT_5M}x of DuckDB at {largest} records: {verdict} ({ratio:.2f}x)"
+    )
+    if not args.quick:
+        summary = "; ".join(
+            f"{size}: spark {float(s['seconds']):.1f}s / duckdb {float(d['seconds']):.1f}s = "
+            f"{float(s['seconds']) / float(d['seconds']):.2f}x, "
+            f"peak {s['peak_mb']:.0f}/{d['peak_mb']:.0f} MB, "
+            f"silver files/partition max {s['files_per_partition']['max']}"
+            for size, s, d in rows
+        )
+        append_result("transforms", f"{summary}; target at {largest} {verdict}")
+    return 1 if verdict == "MISSED" else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
