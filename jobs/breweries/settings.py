@@ -45,6 +45,9 @@ class Settings:
     log_format: str = "text"
     spark_master: str = "local[*]"
     spark_shuffle_partitions: int = 4
+    # quick: the JVM stops at its C1 compiler, a shorter warm-up for runs of seconds; full: C2 as
+    # well, twice the throughput from about a million records (bench/transforms.py). Local only.
+    spark_jit: str = "quick"
     s3_endpoint_url: str | None = None
     # True when spark-submit started this process (a SparkApplication): the master and driver
     # networking then come from the submit conf. Derived, not configured.
@@ -108,6 +111,10 @@ class Settings:
         for name in ("stage_retries", "http_backoff_seconds", "stage_retry_backoff_seconds"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{_ENV_NAMES[name]} must not be negative")
+        if self.spark_jit not in ("quick", "full"):
+            raise SettingsError(
+                f"{_ENV_NAMES['spark_jit']} must be 'quick' or 'full', got {self.spark_jit!r}"
+            )
         if self.log_format not in ("text", "json"):
             raise SettingsError(
                 f"{_ENV_NAMES['log_format']} must be 'text' or 'json', got {self.log_format!r}"

