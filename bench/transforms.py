@@ -97,7 +97,9 @@ def spark_worker(size: int, out: Path) -> dict[str, object]:
         bronze_uri=str(DATA / f"bronze-{size}"),
         pseudonymization_key=KEY,
         log_format="text",
-        spark_jit="full",  # what a run of this size should use: see BREWERIES_SPARK_JIT
+        # What a run of this size should use: see BREWERIES_SPARK_JIT and _DRIVER_MEMORY.
+        spark_jit="full",
+        spark_driver_memory="4g",
     )
     manifest = json.loads((bronze_folder(size) / "_manifest.json").read_text())
     now = datetime.now(timezone.utc).isoformat()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -48,6 +49,9 @@ class Settings:
     # quick: the JVM stops at its C1 compiler, a shorter warm-up for runs of seconds; full: C2 as
     # well, twice the throughput from about a million records (bench/transforms.py). Local only.
     spark_jit: str = "quick"
+    # The local JVM's heap (driver and executor are one process). Spark's own 1g default made the
+    # 1M-record silver a quarter slower than 4g did (bench/transforms.py). Local mode only.
+    spark_driver_memory: str = "2g"
     s3_endpoint_url: str | None = None
     # True when spark-submit started this process (a SparkApplication): the master and driver
     # networking then come from the submit conf. Derived, not configured.
@@ -111,6 +115,11 @@ class Settings:
         for name in ("stage_retries", "http_backoff_seconds", "stage_retry_backoff_seconds"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{_ENV_NAMES[name]} must not be negative")
+        if not re.fullmatch(r"[1-9][0-9]*[kmgt]?", self.spark_driver_memory.lower()):
+            raise SettingsError(
+                f"{_ENV_NAMES['spark_driver_memory']} must be a JVM size such as 2g or 4096m, "
+                f"got {self.spark_driver_memory!r}"
+            )
         if self.spark_jit not in ("quick", "full"):
             raise SettingsError(
                 f"{_ENV_NAMES['spark_jit']} must be 'quick' or 'full', got {self.spark_jit!r}"

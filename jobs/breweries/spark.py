@@ -51,6 +51,7 @@ def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
         for key, value in _LOCAL_CONF.items():
             builder = builder.config(key, value)
         builder = builder.config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
+        builder = builder.config("spark.driver.memory", settings.spark_driver_memory)
         if settings.spark_jit == "quick":
             # A run of seconds never repays the optimizing C2 compiler's warm-up.
             builder = builder.config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1")
