@@ -16,7 +16,7 @@ import time
 
 from breweries.api.client import BreweryApiClient, RateLimiter
 from breweries.api.replay import ReplayServer, ReplayState, load_snapshot
-from record import append_result
+from record import conclude
 
 TARGET_RATIO_AT_4 = 1.3
 
@@ -57,20 +57,18 @@ def main() -> int:
     print(f"{'concurrency':>11} {'pages':>6} {'wall_s':>8} {'ideal_s':>8} {'ratio':>6}")
     for concurrency, pages, seconds, ideal, ratio in rows:
         print(f"{concurrency:>11} {pages:>6} {seconds:>8.2f} {ideal:>8.2f} {ratio:>6.2f}")
+    print(f"requests served: {requests_served} (each crawl is 1 meta + {rows[0][1]} pages, under 120/min)")
     at_4 = next(r for r in rows if r[0] == 4)[4]
     # The crawl also waits for /breweries/meta (one latency) before any page: the ideal leaves it out.
-    verdict = "not judged (--quick)" if args.quick else "met" if at_4 <= TARGET_RATIO_AT_4 else "MISSED"
-    print(f"target: concurrency 4 within {TARGET_RATIO_AT_4}x of ideal: {verdict} ({at_4:.2f}x)")
-    print(f"requests served: {requests_served} (each crawl is 1 meta + {rows[0][1]} pages, under 120/min)")
-
-    if not args.quick:
-        ratios = ", ".join(f"c={c}: {s:.2f}s/{i:.2f}s={r:.2f}x" for c, _, s, i, r in rows)
-        append_result(
-            "extraction",
-            f"latency {args.latency * 1000:.0f} ms, {len(records)} breweries: {ratios}; "
-            f"target at c=4 {verdict}",
-        )
-    return 1 if verdict == "MISSED" else 0
+    return conclude(
+        "extraction",
+        quick=args.quick,
+        met=at_4 <= TARGET_RATIO_AT_4,
+        target=f"concurrency 4 within {TARGET_RATIO_AT_4}x of ideal",
+        measured=f"{at_4:.2f}x",
+        details=f"latency {args.latency * 1000:.0f} ms, {len(records)} breweries: "
+        + ", ".join(f"c={c}: {s:.2f}s/{i:.2f}s={r:.2f}x" for c, _, s, i, r in rows),
+    )
 
 
 if __name__ == "__main__":

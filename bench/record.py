@@ -1,4 +1,4 @@
-"""What every benchmark shares: the machine line and appending a dated result to results.md."""
+"""What every benchmark shares: the verdict on its target and a dated line in results.md."""
 
 from __future__ import annotations
 
@@ -21,3 +21,12 @@ def append_result(benchmark: str, details: str) -> None:
     line = f"- {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {benchmark}, {machine()}, {details}\n"
     with RESULTS.open("a") as results:
         results.write(line)
+
+
+def conclude(benchmark: str, *, quick: bool, met: bool, target: str, measured: str, details: str) -> int:
+    """Print the verdict on the target; outside --quick, record the run. 1 when the target was missed."""
+    verdict = "not judged (--quick)" if quick else ("met" if met else "MISSED")
+    print(f"target: {target}: {verdict} ({measured})")
+    if not quick:
+        append_result(benchmark, f"{details}; target {verdict}")
+    return 1 if verdict == "MISSED" else 0

@@ -32,7 +32,7 @@ from collections import Counter
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from record import append_result
+from record import conclude
 
 DATA = Path(__file__).with_name(".data")
 RUN_DATE = date(2026, 1, 1)
@@ -293,20 +293,20 @@ def main() -> int:
         print(f"  spark at {size}: start-up {spark['startup_seconds']:.1f}s (not counted), {stages}")
     largest, spark, duck = rows[-1]
     ratio = float(spark["seconds"]) / float(duck["seconds"])
-    verdict = "not judged (--quick)" if args.quick else ("met" if ratio <= TARGET_RATIO_AT_5M else "MISSED")
-    print(
-        f"target: Spark within {TARGET_RATIO_AT_5M}x of DuckDB at {largest} records: {verdict} ({ratio:.2f}x)"
-    )
-    if not args.quick:
-        summary = "; ".join(
+    return conclude(
+        "transforms",
+        quick=args.quick,
+        met=ratio <= TARGET_RATIO_AT_5M,
+        target=f"Spark within {TARGET_RATIO_AT_5M}x of DuckDB at {largest} records",
+        measured=f"{ratio:.2f}x",
+        details="; ".join(
             f"{size}: spark {float(s['seconds']):.1f}s / duckdb {float(d['seconds']):.1f}s = "
             f"{float(s['seconds']) / float(d['seconds']):.2f}x, "
             f"peak {s['peak_mb']:.0f}/{d['peak_mb']:.0f} MB, "
             f"silver files/partition max {s['files_per_partition']['max']}"
             for size, s, d in rows
-        )
-        append_result("transforms", f"{summary}; target at {largest} {verdict}")
-    return 1 if verdict == "MISSED" else 0
+        ),
+    )
 
 
 if __name__ == "__main__":

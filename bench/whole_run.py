@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from breweries.api.replay import ReplayServer, ReplayState, load_snapshot
-from record import append_result
+from record import conclude
 
 BIN = Path(sys.executable).parent
 TARGET_SECONDS = 20.0
@@ -77,16 +77,15 @@ def main() -> int:
         f"reference: bare Spark cold start (session + one count) {bare:.2f} s; "
         f"run / reference = {wall / bare:.2f}x"
     )
-    verdict = "not judged (--quick)" if args.quick else ("met" if wall < TARGET_SECONDS else "MISSED")
-    print(f"target: under {TARGET_SECONDS:.0f} s wall: {verdict} ({wall:.1f} s)")
-    if not args.quick:
-        split = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in parts.items())
-        append_result(
-            "whole run",
-            f"{len(records)} breweries: {wall:.1f}s wall / bare Spark start {bare:.1f}s = {wall / bare:.2f}x "
-            f"({split}); target {verdict}",
-        )
-    return 1 if verdict == "MISSED" else 0
+    return conclude(
+        "whole run",
+        quick=args.quick,
+        met=wall < TARGET_SECONDS,
+        target=f"under {TARGET_SECONDS:.0f} s wall",
+        measured=f"{wall:.1f} s",
+        details=f"{len(records)} breweries: {wall:.1f}s wall / bare Spark start {bare:.1f}s = "
+        f"{wall / bare:.2f}x ({', '.join(f'{name} {seconds:.1f}s' for name, seconds in parts.items())})",
+    )
 
 
 if __name__ == "__main__":

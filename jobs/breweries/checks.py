@@ -18,8 +18,10 @@ class DataQualityError(RuntimeError):
     """The gate failed: at least one error-level check did not pass. Carries the report."""
 
     def __init__(self, report: QualityReport, report_uri: str) -> None:
-        failed = ", ".join(f"{c.name} ({c.message})" for c in report.failed(ERROR))
-        super().__init__(f"data quality gate failed for {report.run_date}: {failed}; report: {report_uri}")
+        super().__init__(
+            f"data quality gate failed for {report.run_date}: {report.failed_errors_text()}; "
+            f"report: {report_uri}"
+        )
         self.report, self.report_uri = report, report_uri
 
 
@@ -57,6 +59,10 @@ class QualityReport:
 
     def failed(self, severity: str) -> list[CheckResult]:
         return [c for c in self.checks if c.severity == severity and not c.passed]
+
+    def failed_errors_text(self) -> str:
+        """The failed error-level checks as ``name (message), ...``, for messages to people."""
+        return ", ".join(f"{c.name} ({c.message})" for c in self.failed(ERROR))
 
     def to_json(self) -> bytes:
         document: dict[str, Any] = {

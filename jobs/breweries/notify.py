@@ -92,9 +92,9 @@ def workflow_failure_message(
         details["link"] = link
     message = failure_message(run_date=run_date, stage=stage, error=error, workflow=workflow, details=details)
     if quality is not None:
-        message.update(quality_failure_details(*quality))
-        failed = ", ".join(f"{c['name']} ({c['message']})" for c in message["failed_checks"])
-        message["text"] += f"; failed checks: {failed}; report: {quality[1]}"
+        report, report_uri = quality
+        message.update(quality_failure_details(report, report_uri))
+        message["text"] += f"; failed checks: {report.failed_errors_text()}; report: {report_uri}"
     if link:
         message["text"] += f" <{link}|open in Argo>"
     return message

@@ -124,10 +124,7 @@ class ObjectStore:
     def delete_tree(self, uri: str) -> None:
         if is_s3(uri):
             bucket, key = split_s3(uri)
-            keys = self._s3_keys(uri, bucket, key.rstrip("/") + "/")
-            for start in range(0, len(keys), 1000):
-                batch = {"Objects": [{"Key": k} for k in keys[start : start + 1000]]}
-                self._s3_call("delete", uri, lambda c, b=batch: c.delete_objects(Bucket=bucket, Delete=b))
+            self._s3_delete_keys(uri, bucket, self._s3_keys(uri, bucket, key.rstrip("/") + "/"))
             return
         shutil.rmtree(local_path(uri), ignore_errors=True)
 
@@ -135,9 +132,8 @@ class ObjectStore:
         """Delete every tree whose URI starts with ``prefix_uri`` (``.../_staging/leaf.`` -> all runs')."""
         if is_s3(prefix_uri):
             bucket, key = split_s3(prefix_uri)
-            names = {k[len(key) :].split("/")[0] for k in self._s3_keys(prefix_uri, bucket, key)}
-            for name in sorted(names):
-                self.delete_tree(prefix_uri + name)
+            # Every key under the prefix is in one of those trees: delete what the listing found.
+            self._s3_delete_keys(prefix_uri, bucket, self._s3_keys(prefix_uri, bucket, key))
             return
         folder, _, name_prefix = prefix_uri.rpartition("/")
         parent = local_path(folder)
@@ -183,6 +179,11 @@ class ObjectStore:
                 lambda c, s=source, t=target: c.copy_object(Bucket=dst_bucket, Key=t, CopySource=s),
             )
         self.delete_tree(staging_uri)
+
+    def _s3_delete_keys(self, uri: str, bucket: str, keys: list[str]) -> None:
+        for start in range(0, len(keys), 1000):  # DeleteObjects takes at most 1,000 keys a call
+            batch = {"Objects": [{"Key": k} for k in keys[start : start + 1000]]}
+            self._s3_call("delete", uri, lambda c, b=batch: c.delete_objects(Bucket=bucket, Delete=b))
 
     def _s3_keys(self, uri: str, bucket: str, prefix: str) -> list[str]:
         keys: list[str] = []

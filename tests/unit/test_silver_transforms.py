@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import unicodedata
 from datetime import date, datetime
 
 import pytest
@@ -17,6 +19,7 @@ from breweries.transforms.silver import (
     QUARANTINE_REASON,
     SILVER_SCHEMA,
     SOURCE_FILE,
+    WHITESPACE,
     flag_breweries,
     flag_duplicate_ids,
     flag_invalid_records,
@@ -33,6 +36,13 @@ def bronze(spark, *records: dict):
     schema = StructType([*BRONZE_SCHEMA.fields, StructField(SOURCE_FILE, StringType())])
     rows = [{CORRUPT_RECORD: None, SOURCE_FILE: PAGE, **record} for record in records]
     return spark.createDataFrame([tuple(r.get(f) for f in schema.names) for r in rows], schema)
+
+
+def test_whitespace_is_ascii_whitespace_and_every_unicode_space_separator():
+    separators = (
+        c for c in map(chr, range(sys.maxunicode + 1)) if unicodedata.category(c) in ("Zs", "Zl", "Zp")
+    )
+    assert sorted(WHITESPACE) == sorted("\t\n\x0b\x0c\r" + "".join(separators))
 
 
 def test_normalize_trims_nulls_empty_text_and_lowercases_type(spark):

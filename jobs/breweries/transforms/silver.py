@@ -7,8 +7,6 @@ bronze record lands in exactly one of them.
 
 from __future__ import annotations
 
-import sys
-import unicodedata
 from datetime import date, datetime
 
 from pyspark.sql import Column, DataFrame, Window
@@ -70,10 +68,12 @@ MISSING_ID = "missing_id"
 DUPLICATE_ID = "duplicate_id"
 
 
-# ASCII whitespace plus every Unicode space separator (no-break space, ideographic space, ...),
-# which Spark's plain trim() leaves in place.
-WHITESPACE = "\t\n\x0b\x0c\r" + "".join(
-    c for c in map(chr, range(sys.maxunicode + 1)) if unicodedata.category(c) in ("Zs", "Zl", "Zp")
+# ASCII whitespace plus every Unicode space separator, categories Zs, Zl and Zp (no-break space,
+# ideographic space, ...), which Spark's plain trim() leaves in place. Written out rather than
+# derived at import, which took 0.17 s of every command's start; a unit test derives it.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
 )
 
 
