@@ -84,8 +84,8 @@ images-kind: images ## load the images into the kind cluster $(KIND_CLUSTER)
 	kind load docker-image --name $(KIND_CLUSTER) $(IMAGE_REPOSITORY)-base:$(VERSION) \
 		$(foreach stage,$(STAGES),$(IMAGE_REPOSITORY)-$(subst _,-,$(stage)):$(VERSION))
 
-images-pin: ## record the SHA-256 of the S3A connector jars in images/connector-jars.sha256 (needs Maven Central)
-	k8s/tools/pin-connector-jars.sh images/connector-jars.sha256
+images-pin: ## record the SHA-256 of the S3A connector jars in images/connector-jars.sha256 (needs mvn)
+	k8s/tools/connector-jars.sh --pin
 
 cluster-up: $(HELM) ## a kind cluster with Argo Workflows, the Spark Operator, MinIO and the chart (needs docker, kind, kubectl)
 	HELM=$(HELM) k8s/cluster-up.sh
