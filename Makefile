@@ -53,8 +53,8 @@ test: setup ## run every test (pytest fails when it selects none)
 	HELM=$(HELM) $(BIN)/pytest
 
 lint: setup $(LINT_STAMP) ## ruff, hadolint on the Dockerfiles, checkov on the rendered chart and argo/
-	$(BIN)/ruff check jobs tests bench
-	$(BIN)/ruff format --check jobs tests bench
+	$(BIN)/ruff check jobs tests bench images
+	$(BIN)/ruff format --check jobs tests bench images
 	$(TOOLS)/lint/bin/hadolint images/base/Dockerfile images/stage/Dockerfile
 	rm -rf $(TOOLS)/rendered
 	$(HELM) template breweries helm/breweries --namespace breweries --output-dir $(TOOLS)/rendered/defaults >/dev/null
@@ -63,8 +63,8 @@ lint: setup $(LINT_STAMP) ## ruff, hadolint on the Dockerfiles, checkov on the r
 	BC_SKIP_MAPPING=TRUE $(TOOLS)/lint/bin/checkov --config-file .checkov.yaml --directory $(TOOLS)/rendered --directory argo
 
 format: setup ## apply ruff's formatting and safe fixes
-	$(BIN)/ruff format jobs tests bench
-	$(BIN)/ruff check --fix jobs tests bench
+	$(BIN)/ruff format jobs tests bench images
+	$(BIN)/ruff check --fix jobs tests bench images
 
 bench: $(SETUP_STAMP) ## benchmarks (minutes; not part of make test); each appends a line to bench/results.md
 	@# All three run even when one misses its target; the exit status says whether any did.

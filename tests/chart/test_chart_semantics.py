@@ -72,11 +72,9 @@ def test_each_stage_runs_its_own_image_and_an_entry_point_that_exists(default_ma
         assert app["spec"]["image"] == f"breweries-{name}:0.1.0"
         main = app["spec"]["mainApplicationFile"]
         stage = name.replace("-", "_")
-        assert main == f"local:///opt/breweries/{stage}.py"
-        # images/stage/Dockerfile copies jobs/breweries/stages/<stage>.py to exactly that path.
-        source = REPO / "jobs" / "breweries" / "stages" / f"{stage}.py"
-        assert source.is_file()
-        assert f'main(["stage", "{stage}", *sys.argv[1:]])' in source.read_text()
+        assert main == "local:///opt/breweries/run_stage.py"
+        driver_env = {e["name"]: e.get("value") for e in app["spec"]["driver"]["env"]}
+        assert driver_env["BREWERIES_STAGE"] == stage
         assert app["spec"]["arguments"] == [
             "--date={{inputs.parameters.run-date}}",
             "--force={{inputs.parameters.force}}",
@@ -85,7 +83,8 @@ def test_each_stage_runs_its_own_image_and_an_entry_point_that_exists(default_ma
 
 def test_stage_dockerfile_puts_the_entry_point_where_the_spark_application_looks() -> None:
     dockerfile = (REPO / "images" / "stage" / "Dockerfile").read_text()
-    assert "COPY --chown=185:185 jobs/breweries/stages/${STAGE}.py /opt/breweries/${STAGE}.py" in dockerfile
+    assert "COPY --chown=185:185 images/stage/run_stage.py /opt/breweries/run_stage.py" in dockerfile
+    assert "ENV BREWERIES_STAGE=${STAGE}" in dockerfile
 
 
 def test_run_date_defaults_to_the_creation_date_and_reaches_every_stage(default_manifests) -> None:

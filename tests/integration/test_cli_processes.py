@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-import breweries
 from breweries.cli import EXIT_OK, EXIT_USAGE, main
 
 BIN = Path(sys.executable).parent
-STAGE_SCRIPTS = Path(breweries.__file__).parent / "stages"
+REPO = Path(__file__).resolve().parents[2]
+# A stage image's mainApplicationFile (images/stage/Dockerfile copies it to /opt/breweries/).
+RUN_STAGE = REPO / "images" / "stage" / "run_stage.py"
 
 
 @pytest.fixture
@@ -59,21 +60,38 @@ def test_breweries_run_against_a_running_replay_produces_gold_for_every_brewery(
     assert {"country", "state", "brewery_type", "brewery_count"} == set(gold.columns)
 
 
-def test_a_stage_module_runs_as_a_script_like_a_spark_application(tmp_path, replay_process):
-    # What a SparkApplication's mainApplicationFile runs: the stage's file, with --date.
+def test_the_stage_entry_point_runs_under_spark_submit_like_a_spark_application(tmp_path, replay_process):
+    # What a SparkApplication's driver runs: spark-submit of run_stage.py, the stage named by the
+    # image's BREWERIES_STAGE, the workflow's --date and --force.
     env = clean_env(
-        BREWERIES_API_URL=replay_process, BREWERIES_STORAGE_ROOT=str(tmp_path), BREWERIES_LOG_FORMAT="json"
+        BREWERIES_API_URL=replay_process,
+        BREWERIES_STORAGE_ROOT=str(tmp_path),
+        BREWERIES_LOG_FORMAT="json",
+        BREWERIES_STAGE="bronze",
+        PYSPARK_PYTHON=sys.executable,
     )
     result = subprocess.run(
-        [sys.executable, STAGE_SCRIPTS / "bronze.py", "--date", "2026-01-02"],
-        env=env, capture_output=True, text=True, timeout=120,
+        [BIN / "spark-submit", "--master", "local[1]", "--conf", "spark.ui.enabled=false",
+         RUN_STAGE, "--date=2026-01-02", "--force=false"],
+        env=env, capture_output=True, text=True, timeout=180,
     )  # fmt: skip
-    assert result.returncode == EXIT_OK, result.stderr
-    logs = [json.loads(line) for line in result.stderr.splitlines()]
+    assert result.returncode == EXIT_OK, result.stdout + result.stderr
+    # spark-submit passes the Python driver's output on through its own stdout, beside the JVM's
+    # lines (kubectl logs shows both streams): ours are the JSON objects.
+    output = result.stdout + result.stderr
+    logs = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     finished = next(entry for entry in logs if entry["message"] == "finished")
     assert finished["stage"] == "bronze" and finished["run_date"] == "2026-01-02"
     assert finished["rows_out"] == 11822
     assert (tmp_path / "bronze" / "breweries" / "ingest_date=2026-01-02" / "_manifest.json").is_file()
+
+
+def test_the_stage_entry_point_without_a_stage_says_what_sets_it() -> None:
+    result = subprocess.run(
+        [sys.executable, RUN_STAGE, "--date=2026-01-02"], env=clean_env(), capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "BREWERIES_STAGE is not set" in result.stderr
 
 
 def test_demo_prints_gold_rows_and_a_passing_quality_summary(tmp_path, spark, capsys):

@@ -35,7 +35,7 @@ spec:
     - {{ .name }}
     {{- end }}
   {{- end }}
-  mainApplicationFile: {{ printf "local:///opt/breweries/%s.py" $stage.stage }}
+  mainApplicationFile: local:///opt/breweries/run_stage.py
   arguments:
     - {{ `"--date={{inputs.parameters.run-date}}"` }}
     - {{ `"--force={{inputs.parameters.force}}"` }}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 
 from breweries.api.client import SORT_ORDER, BreweryApiClient, RateLimiter
 from breweries.layout import MANIFEST_NAME, abandoned_staging_prefix, staging_for
@@ -49,9 +48,3 @@ def run(ctx: StageContext) -> StageResult:
         output=final,
         details={"pages": len(crawl.pages), "meta_total": crawl.meta_total},
     )
-
-
-if __name__ == "__main__":
-    from breweries.cli import main
-
-    sys.exit(main(["stage", "bronze", *sys.argv[1:]]))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
 from breweries.stages.context import StageContext, StageResult
@@ -30,9 +28,3 @@ def run(ctx: StageContext) -> StageResult:
     rows_out = read_table(ctx.spark, output, GOLD_SCHEMA).count()
     ctx.log.info("wrote gold", extra={"rows_in": rows_in, "rows_out": rows_out, "output": output})
     return StageResult(rows_in, rows_out, output)
-
-
-if __name__ == "__main__":
-    from breweries.cli import main
-
-    sys.exit(main(["stage", "gold", *sys.argv[1:]]))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from breweries.checks import DataQualityError, SourceCounts, evaluate_quality
 from breweries.manifest import load_manifest
 from breweries.stages.context import StageContext, StageResult
@@ -50,9 +48,3 @@ def run(ctx: StageContext) -> StageResult:
         output=report_uri,
         details={"warnings": [c.name for c in report.failed("warning")]},
     )
-
-
-if __name__ == "__main__":
-    from breweries.cli import main
-
-    sys.exit(main(["stage", "quality", *sys.argv[1:]]))

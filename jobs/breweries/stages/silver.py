@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 
 from breweries.manifest import load_manifest
@@ -49,9 +48,3 @@ def run(ctx: StageContext) -> StageResult:
         output=layout.silver_date(day),
         details={"quarantined": dict(sorted(counts.items())), "quarantine": layout.quarantine_date(day)},
     )
-
-
-if __name__ == "__main__":
-    from breweries.cli import main
-
-    sys.exit(main(["stage", "silver", *sys.argv[1:]]))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from breweries.settings import SettingsError, env_name
 from breweries.stages.context import StageContext, StageResult
 from breweries.stages.silver import PARTITION_COLUMNS
@@ -33,9 +31,3 @@ def run(ctx: StageContext) -> StageResult:
         extra={"rows": rows_out, "columns": ",".join(settings.pseudonymize_columns), "output": output},
     )
     return StageResult(rows_in, rows_out, output, {"pseudonymized": list(settings.pseudonymize_columns)})
-
-
-if __name__ == "__main__":
-    from breweries.cli import main
-
-    sys.exit(main(["stage", "silver_anonymized", *sys.argv[1:]]))
