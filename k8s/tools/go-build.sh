@@ -1,21 +1,70 @@
 #!/usr/bin/env bash
 # Builds a Go program from its official module at a pinned version, through the Go module proxy
-# (the Go checksum database verifies every module it downloads), and links it as .tools/bin/NAME.
+# (the Go checksum database verifies every module it downloads), and links it as .tools/bin/NAME
+# (or $GO_BUILD_BIN/NAME).
 #
-#   k8s/tools/go-build.sh NAME MODULE@VERSION PACKAGE [go build flags...]
+#   k8s/tools/go-build.sh [--published-replaces VERSION] [--placeholder FILE] NAME MODULE@VERSION PACKAGE [go build flags...]
 #
 # The build is cached as .tools/go/NAME-VERSION/NAME: a second call only relinks. It is built
 # inside the module's own directory, so the module's go.mod (its replace directives included)
 # decides every dependency, as `go install MODULE/PACKAGE@VERSION` would when it can.
+#
+# Some modules cannot be built from their zip as is; these options build them from a copy in
+# .tools/go/src/MODULE@VERSION instead:
+#   --published-replaces VERSION  for monorepos (k8s.io/kubernetes, etcd) whose go.mod replaces
+#       required modules with sibling directories (./staging/..., ../api). A module zip never holds
+#       those, as each is a module of its own, published at VERSION from the same release: each
+#       such replace is pointed at the published module@VERSION (the checksum database verifies it).
+#   --placeholder FILE  creates an empty FILE that the build embeds but the zip lacks (Argo's web
+#       UI, built with npm; upstream's Makefile does the same when it builds without the UI).
 set -euo pipefail
 
-name="${1:?usage: go-build.sh NAME MODULE@VERSION PACKAGE [go build flags...]}"
-modver="${2:?usage: go-build.sh NAME MODULE@VERSION PACKAGE [go build flags...]}"
-package="${3:?usage: go-build.sh NAME MODULE@VERSION PACKAGE [go build flags...]}"
+usage="usage: go-build.sh [--published-replaces VERSION] [--placeholder FILE] NAME MODULE@VERSION PACKAGE [go build flags...]"
+published="" placeholder=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --published-replaces) published="${2:?$usage}"; shift 2 ;;
+    --placeholder) placeholder="${2:?$usage}"; shift 2 ;;
+    *) break ;;
+  esac
+done
+name="${1:?$usage}"
+modver="${2:?$usage}"
+package="${3:?$usage}"
 shift 3
 tools="$(realpath -m "${TOOLS:-.tools}")"
+bin="$(realpath -m "${GO_BUILD_BIN:-$tools/bin}")"
 version="${modver#*@}"
 out="$tools/go/$name-$version/$name"
+
+# Prints the directory of a writable copy of the module at $1, prepared as the options ask.
+writable_copy() {
+  local dir="$tools/go/src/${modver//\//_}"
+  if [ ! -f "$dir/.prepared" ]; then
+    rm -rf "$dir" "$dir.partial"
+    mkdir -p "$(dirname "$dir")"
+    cp -r "$1" "$dir.partial"
+    chmod -R u+w "$dir.partial"
+    if [ -n "$published" ]; then
+      # Only required modules: etcd also replaces modules it forbids (./FORBIDDEN_DEPENDENCY).
+      (cd "$dir.partial" && go mod edit -json | python3 -c '
+import json, sys
+mod = json.load(sys.stdin)
+required = {r["Path"] for r in mod.get("Require") or []}
+for r in mod.get("Replace") or []:
+    if r["Old"]["Path"] in required and r["New"]["Path"].startswith((".", "/")):
+        print(r["Old"]["Path"])
+' | while read -r path; do go mod edit -replace="$path=$path@$published"; done)
+    fi
+    if [ -n "$placeholder" ]; then
+      mkdir -p "$(dirname "$dir.partial/$placeholder")"
+      touch "$dir.partial/$placeholder"
+    fi
+    touch "$dir.partial/.prepared"
+    mv "$dir.partial" "$dir"
+  fi
+  echo "$dir"
+}
 
 if [ ! -x "$out" ]; then
   command -v go >/dev/null || {
@@ -24,10 +73,17 @@ if [ ! -x "$out" ]; then
   dir="$(GOFLAGS=-mod=mod go mod download -json "$modver" \
     | python3 -c 'import json, sys; d = json.load(sys.stdin); print(d.get("Dir") or sys.exit(d.get("Error")))')" || {
     echo "go-build: the Go module proxy did not give $modver (see the error above)" >&2; exit 1; }
+  mode=readonly
+  if [ -n "$published$placeholder" ]; then
+    dir="$(writable_copy "$dir")"
+    # -mod=mod records the published modules' checksums in the copy's go.sum.
+    [ -z "$published" ] || mode=mod
+  fi
   mkdir -p "$(dirname "$out")"
-  (cd "$dir" && CGO_ENABLED="${CGO_ENABLED:-0}" GOFLAGS="-mod=readonly -buildvcs=false" \
+  # GOWORK=off: some modules ship a go.work naming the directories their zip lacks.
+  (cd "$dir" && GOWORK=off CGO_ENABLED="${CGO_ENABLED:-0}" GOFLAGS="-mod=$mode -buildvcs=false" \
     go build -trimpath -o "$out.partial" "$@" "./$package")
   mv "$out.partial" "$out"
 fi
-mkdir -p "$tools/bin"
-ln -sfn "../go/$name-$version/$name" "$tools/bin/$name"
+mkdir -p "$bin"
+ln -sfn "$(realpath --relative-to="$bin" "$out")" "$bin/$name"
