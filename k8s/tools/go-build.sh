@@ -3,7 +3,8 @@
 # (the Go checksum database verifies every module it downloads), and links it as .tools/bin/NAME
 # (or $GO_BUILD_BIN/NAME).
 #
-#   k8s/tools/go-build.sh [--published-replaces VERSION] [--placeholder FILE] NAME MODULE@VERSION PACKAGE [go build flags...]
+#   k8s/tools/go-build.sh [--published-replaces VERSION] [--placeholder FILE] [--symlink FILE=TARGET]
+#                         NAME MODULE@VERSION PACKAGE [go build flags...]
 #
 # The build is cached as .tools/go/NAME-VERSION/NAME: a second call only relinks. It is built
 # inside the module's own directory, so the module's go.mod (its replace directives included)
@@ -17,14 +18,20 @@
 #       such replace is pointed at the published module@VERSION (the checksum database verifies it).
 #   --placeholder FILE  creates an empty FILE that the build embeds but the zip lacks (Argo's web
 #       UI, built with npm; upstream's Makefile does the same when it builds without the UI).
+#   --symlink FILE=TARGET  restores a symlink of the repository: module zips leave symlinks out
+#       (Argo's signal_linux.go is a link to signal_darwin.go).
+# Both options may be repeated.
 set -euo pipefail
 
-usage="usage: go-build.sh [--published-replaces VERSION] [--placeholder FILE] NAME MODULE@VERSION PACKAGE [go build flags...]"
-published="" placeholder=""
+usage="usage: go-build.sh [--published-replaces VERSION] [--placeholder FILE] [--symlink FILE=TARGET] NAME MODULE@VERSION PACKAGE [go build flags...]"
+published=""
+placeholders=()
+symlinks=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --published-replaces) published="${2:?$usage}"; shift 2 ;;
-    --placeholder) placeholder="${2:?$usage}"; shift 2 ;;
+    --placeholder) placeholders+=("${2:?$usage}"); shift 2 ;;
+    --symlink) symlinks+=("${2:?$usage}"); shift 2 ;;
     *) break ;;
   esac
 done
@@ -37,10 +44,11 @@ bin="$(realpath -m "${GO_BUILD_BIN:-$tools/bin}")"
 version="${modver#*@}"
 out="$tools/go/$name-$version/$name"
 
-# Prints the directory of a writable copy of the module at $1, prepared as the options ask.
+# Prints the directory of a writable copy of the module at $1, prepared as the options ask. Builds
+# of several programs of one module share the copy: each adds the files it needs.
 writable_copy() {
-  local dir="$tools/go/src/${modver//\//_}"
-  if [ ! -f "$dir/.prepared" ]; then
+  local dir="$tools/go/src/${modver//\//_}" file
+  if [ ! -f "$dir/.copied" ]; then
     rm -rf "$dir" "$dir.partial"
     mkdir -p "$(dirname "$dir")"
     cp -r "$1" "$dir.partial"
@@ -56,13 +64,16 @@ for r in mod.get("Replace") or []:
         print(r["Old"]["Path"])
 ' | while read -r path; do go mod edit -replace="$path=$path@$published"; done)
     fi
-    if [ -n "$placeholder" ]; then
-      mkdir -p "$(dirname "$dir.partial/$placeholder")"
-      touch "$dir.partial/$placeholder"
-    fi
-    touch "$dir.partial/.prepared"
+    touch "$dir.partial/.copied"
     mv "$dir.partial" "$dir"
   fi
+  for file in "${placeholders[@]}"; do
+    mkdir -p "$(dirname "$dir/$file")"
+    [ -e "$dir/$file" ] || touch "$dir/$file"
+  done
+  for file in "${symlinks[@]}"; do
+    ln -sfn "${file#*=}" "$dir/${file%%=*}"
+  done
   echo "$dir"
 }
 
@@ -73,8 +84,8 @@ if [ ! -x "$out" ]; then
   dir="$(GOFLAGS=-mod=mod go mod download -json "$modver" \
     | python3 -c 'import json, sys; d = json.load(sys.stdin); print(d.get("Dir") or sys.exit(d.get("Error")))')" || {
     echo "go-build: the Go module proxy did not give $modver (see the error above)" >&2; exit 1; }
-  mode=readonly
-  if [ -n "$published$placeholder" ]; then
+  mode="readonly"
+  if [ -n "$published" ] || [ ${#placeholders[@]} -gt 0 ] || [ ${#symlinks[@]} -gt 0 ]; then
     dir="$(writable_copy "$dir")"
     # -mod=mod records the published modules' checksums in the copy's go.sum.
     [ -z "$published" ] || mode=mod
