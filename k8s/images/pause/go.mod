@@ -1,0 +1,3 @@
+module breweries.local/pause
+
+go 1.22
