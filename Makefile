@@ -19,10 +19,11 @@ KIND_CLUSTER     ?= breweries
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo run test lint format bench images images-kind images-pin cluster-up cluster-down clean
+.PHONY: help setup demo run test lint format bench images images-kind images-pin cluster-up cluster-down \
+	cluster-up-kind cluster-down-kind clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
 $(SETUP_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "breweries needs Python 3.10 or newer (set PYTHON=...)")'
@@ -87,10 +88,16 @@ images-kind: images ## load the images into the kind cluster $(KIND_CLUSTER)
 images-pin: ## record the SHA-256 of the S3A connector jars in images/connector-jars.sha256 (needs mvn)
 	k8s/tools/connector-jars.sh --pin
 
-cluster-up: $(HELM) ## a kind cluster with Argo Workflows, the Spark Operator, MinIO and the chart (needs docker, kind, kubectl)
+cluster-up: $(HELM) ## a single-node Kubernetes on this machine, with Argo Workflows and the Spark Operator, built offline (k8s/README.md)
 	HELM=$(HELM) k8s/cluster-up.sh
 
-cluster-down: ## delete the kind cluster
+cluster-down: ## stop the local cluster and remove what it left behind (keeps builds, images, certificates)
+	k8s/cluster-down.sh
+
+cluster-up-kind: $(HELM) ## with registry access: a kind cluster with Argo, the Spark Operator, MinIO and the chart (needs kind, kubectl)
+	HELM=$(HELM) k8s/cluster-up-kind.sh
+
+cluster-down-kind: ## delete the kind cluster
 	kind delete cluster --name $(KIND_CLUSTER)
 
 clean: ## remove .venv, .tools, caches, built wheels and local data

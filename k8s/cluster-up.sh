@@ -1,51 +1,170 @@
 #!/usr/bin/env bash
-# From nothing to a cluster that runs breweries: a kind cluster, Argo Workflows and the Spark
-# Operator (official charts, pinned in versions.env), the namespaces, trial Secrets and the chart
-# with its MinIO. Needs docker, kind, kubectl and helm on PATH. Idempotent: rerun to repair.
+# A single-node Kubernetes on this machine, with no image registry and no internet: etcd, the
+# control plane, containerd, the kubelet and kube-proxy run as background processes (pids and logs
+# in .tools/cluster), built from source; then CoreDNS, Argo Workflows and the Spark Operator, our
+# images loaded straight into containerd. Idempotent: rerun to repair; cached builds, images and
+# certificates are reused. `make cluster-down` stops it all. See k8s/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=/dev/null
-source <(sed 's/#.*//' k8s/versions.env)
+source k8s/cluster/lib.sh
+source k8s/cluster/pki.sh
+source k8s/cluster/configs.sh
+HELM="${HELM:-$BIN/helm}"
 
-cluster="${KIND_CLUSTER:-breweries}"
-helm="${HELM:-helm}"
-for tool in docker kind kubectl "$helm"; do
-  command -v "$tool" >/dev/null || { echo "cluster-up: $tool is not on PATH" >&2; exit 1; }
-done
-
-if ! kind get clusters | grep -qx "$cluster"; then
-  kind create cluster --name "$cluster" --config k8s/kind-cluster.yaml --wait 120s
-fi
-kubectl config use-context "kind-$cluster"
-kubectl apply -f k8s/namespaces.yaml
-
-"$helm" repo add argo https://argoproj.github.io/argo-helm --force-update >/dev/null
-"$helm" repo add spark-operator https://kubeflow.github.io/spark-operator --force-update >/dev/null
-"$helm" upgrade --install argo-workflows argo/argo-workflows \
-  --version "$ARGO_WORKFLOWS_CHART_VERSION" --namespace argo \
-  --set images.tag="$ARGO_WORKFLOWS_VERSION" \
-  --set "server.authModes={server}" \
-  --wait
-"$helm" upgrade --install spark-operator spark-operator/spark-operator \
-  --version "$SPARK_OPERATOR_CHART_VERSION" --namespace spark-operator \
-  --set "spark.jobNamespaces={breweries}" \
-  --set spark.serviceAccount.create=false \
-  --set webhook.enable=true \
-  --wait
-
-# Trial Secrets, generated here and never written to disk: MinIO's root user doubles as the
-# pipeline's S3 credentials. For real storage, create these from your own secret store instead.
-secret() { # name, then key=value pairs
-  local name="$1"; shift
-  if ! kubectl get secret -n breweries "$name" >/dev/null 2>&1; then
-    kubectl create secret generic -n breweries "$name" "${@/#/--from-literal=}" >/dev/null
-    echo "created Secret breweries/$name"
-  fi
+preflight() {
+  [ "$(id -u)" = 0 ] || die "the local cluster runs containerd, the kubelet and iptables: run it as root (or use make cluster-up-kind)"
+  local tool
+  for tool in go docker containerd containerd-shim-runc-v2 runc ctr iptables ip6tables ip openssl python3 apt-get mount; do
+    command -v "$tool" >/dev/null || die "$tool is not on PATH (containerd, runc: apt-get install containerd runc; Go 1.24+ for the builds)"
+  done
+  [ -x "$HELM" ] || die "helm is missing at $HELM: run make cluster-up (it installs helm), or set HELM"
+  docker info >/dev/null 2>&1 || die "the Docker engine does not answer: start dockerd (it builds the cluster's images)"
+  local package pinned have
+  for package in containerd runc; do
+    pinned="$CONTAINERD_DEB"
+    [ "$package" = containerd ] || pinned="$RUNC_DEB"
+    have="$(dpkg-query -W -f '${Version}' "$package" 2>/dev/null || echo "not Debian's")"
+    [ "$have" = "$pinned" ] || log "warning: $package is $have, k8s/versions.env pins $pinned; going on"
+  done
+  # Pods reach Services through the bridge: both must be on for kube-proxy's rules to see them.
+  sysctl -q -w net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 \
+    || die "cannot enable IP forwarding and bridge netfilter (the kernel needs br_netfilter built in)"
 }
-secret breweries-s3 "AWS_ACCESS_KEY_ID=breweries" "AWS_SECRET_ACCESS_KEY=$(openssl rand -hex 24)"
-secret breweries-pseudonymization "key=$(openssl rand -hex 32)"
 
-"$helm" upgrade --install breweries helm/breweries --namespace breweries \
-  --set minio.enabled=true --set image.tag="$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)" \
-  --wait
-echo "ready: argo submit -n breweries --from workflowtemplate/breweries -p run-date=$(date -u +%F) --watch"
+mount_tmpfs() { # DIR SIZE
+  mountpoint -q "$1" && return
+  mkdir -p "$1"
+  mount -t tmpfs -o "size=$2,mode=0700" tmpfs "$1"
+}
+
+module_dir() { go mod download -json "$1" | python3 -c 'import json, sys; d = json.load(sys.stdin); print(d.get("Dir") or sys.exit(d.get("Error")))'; }
+
+# Binaries are named by their real path, so that a new version restarts the process.
+binary() { realpath "$BIN/$1"; }
+
+control_plane() {
+  mount_tmpfs "$ETCD_DATA" 1g
+  WATCH="$PKI/etcd-server.crt $PKI/etcd-ca.crt" start_process etcd "$(binary etcd)" --name "$NODE_NAME" \
+    --data-dir "$ETCD_DATA" \
+    --listen-client-urls https://127.0.0.1:2379 --advertise-client-urls https://127.0.0.1:2379 \
+    --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+    --initial-cluster "$NODE_NAME=http://127.0.0.1:2380" --listen-metrics-urls http://127.0.0.1:2381 \
+    --cert-file "$PKI/etcd-server.crt" --key-file "$PKI/etcd-server.key" \
+    --trusted-ca-file "$PKI/etcd-ca.crt" --client-cert-auth
+  wait_for 60 etcd curl -fsS http://127.0.0.1:2381/health
+
+  WATCH="$PKI/apiserver.crt $PKI/ca.crt $PKI/front-proxy-client.crt $PKI/sa.pub" start_process kube-apiserver "$(binary kube-apiserver)" \
+    --advertise-address "$NODE_IP" --bind-address "$NODE_IP" --secure-port 6443 \
+    --etcd-servers https://127.0.0.1:2379 --etcd-cafile "$PKI/etcd-ca.crt" \
+    --etcd-certfile "$PKI/apiserver-etcd-client.crt" --etcd-keyfile "$PKI/apiserver-etcd-client.key" \
+    --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
+    --client-ca-file "$PKI/ca.crt" \
+    --requestheader-client-ca-file "$PKI/front-proxy-ca.crt" --requestheader-allowed-names front-proxy-client \
+    --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+    --requestheader-extra-headers-prefix X-Remote-Extra- \
+    --proxy-client-cert-file "$PKI/front-proxy-client.crt" --proxy-client-key-file "$PKI/front-proxy-client.key" \
+    --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" \
+    --kubelet-client-key "$PKI/apiserver-kubelet-client.key" \
+    --kubelet-certificate-authority "$PKI/ca.crt" --kubelet-preferred-address-types InternalIP \
+    --service-account-issuer "https://kubernetes.default.svc.$CLUSTER_DOMAIN" \
+    --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
+    --service-cluster-ip-range "$SERVICE_CIDR" \
+    --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
+    --allow-privileged --profiling=false
+  wait_for 120 "the API server" kubectl get --raw /readyz
+
+  WATCH="$CLUSTER/controller-manager.kubeconfig" start_process kube-controller-manager \
+    "$(binary kube-controller-manager)" --kubeconfig "$CLUSTER/controller-manager.kubeconfig" \
+    --authentication-kubeconfig "$CLUSTER/controller-manager.kubeconfig" \
+    --authorization-kubeconfig "$CLUSTER/controller-manager.kubeconfig" \
+    --bind-address 127.0.0.1 --client-ca-file "$PKI/ca.crt" --cluster-name breweries \
+    --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" \
+    --root-ca-file "$PKI/ca.crt" --service-account-private-key-file "$PKI/sa.key" \
+    --use-service-account-credentials --service-cluster-ip-range "$SERVICE_CIDR" \
+    --leader-elect=false --profiling=false
+  WATCH="$CLUSTER/scheduler.kubeconfig" start_process kube-scheduler "$(binary kube-scheduler)" \
+    --kubeconfig "$CLUSTER/scheduler.kubeconfig" \
+    --authentication-kubeconfig "$CLUSTER/scheduler.kubeconfig" \
+    --authorization-kubeconfig "$CLUSTER/scheduler.kubeconfig" \
+    --bind-address 127.0.0.1 --leader-elect=false --profiling=false
+}
+
+node_ready() {
+  [ "$(kubectl get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]
+}
+
+worker_node() {
+  mount_tmpfs "$RUN_DIR" 256m
+  WATCH="$CLUSTER/containerd.toml" start_process containerd "$(command -v containerd)" --config "$CLUSTER/containerd.toml"
+  wait_for 30 containerd ctr version
+  local images=() name
+  for name in $CLUSTER_IMAGES; do images+=("$(image "$name")"); done
+  k8s/tools/load-images.sh "${images[@]}"
+
+  WATCH="$CLUSTER/kubelet.yaml $CLUSTER/kubelet.kubeconfig $PKI/kubelet-server.crt" start_process kubelet \
+    "$(binary kubelet)" --config "$CLUSTER/kubelet.yaml" --kubeconfig "$CLUSTER/kubelet.kubeconfig" \
+    --root-dir "$KUBELET_DIR" --hostname-override "$NODE_NAME" --node-ip "$NODE_IP"
+  WATCH="$CLUSTER/kube-proxy.yaml $CLUSTER/kube-proxy.kubeconfig" start_process kube-proxy \
+    "$(binary kube-proxy)" --config "$CLUSTER/kube-proxy.yaml"
+  wait_for 120 "node $NODE_NAME to be Ready" node_ready
+}
+
+coredns() {
+  sed -e "s|@COREDNS_IMAGE@|$(image coredns)|" -e "s|@DNS_SERVICE_IP@|$DNS_SERVICE_IP|" \
+    -e "s|@CLUSTER_DOMAIN@|$CLUSTER_DOMAIN|g" k8s/cluster/coredns.yaml | kubectl apply -f - >/dev/null
+}
+
+argo_workflows() {
+  local dir="$CLUSTER/argo-install"
+  rm -rf "$dir" && mkdir -p "$dir"
+  cp -r "$(module_dir "github.com/argoproj/argo-workflows/v3@$ARGO_WORKFLOWS_VERSION")/manifests" "$dir/upstream"
+  chmod -R u+w "$dir/upstream"
+  sed -e "s|@WORKFLOW_CONTROLLER_IMAGE@|$(image workflow-controller)|" -e "s|@ARGOEXEC_IMAGE@|$(image argoexec)|" \
+    -e "s|@ARGOCLI_IMAGE@|$(image argocli)|" k8s/cluster/argo/kustomization.yaml >"$dir/kustomization.yaml"
+  kubectl apply --server-side --force-conflicts -k "$dir" >/dev/null
+}
+
+spark_operator() {
+  "$HELM" upgrade --install spark-operator \
+    "$(module_dir "github.com/kubeflow/spark-operator/v2@$SPARK_OPERATOR_VERSION")/charts/spark-operator-chart" \
+    --kubeconfig "$KUBECONFIG_FILE" --namespace spark-operator \
+    --values k8s/cluster/spark-operator-values.yaml --set image.tag="$SPARK_OPERATOR_VERSION" \
+    --wait --timeout 5m >/dev/null
+}
+
+# Phase 2 goes here: the breweries chart as release `breweries` in namespace `breweries`, with
+# minio.enabled=true and the images from k8s/tools/load-images.sh. Its trial Secrets already are:
+# random values, generated here and never written to disk (etcd's data is in memory).
+breweries() {
+  secret() { # name, then key=value pairs
+    local name="$1"
+    shift
+    if ! kubectl get secret -n breweries "$name" >/dev/null 2>&1; then
+      kubectl create secret generic -n breweries "$name" "${@/#/--from-literal=}" >/dev/null
+      log "created Secret breweries/$name"
+    fi
+  }
+  secret breweries-s3 "AWS_ACCESS_KEY_ID=breweries" "AWS_SECRET_ACCESS_KEY=$(openssl rand -hex 24)"
+  secret breweries-pseudonymization "key=$(openssl rand -hex 32)"
+}
+
+started=$SECONDS
+preflight
+NODE_IP="$(node_ip)"
+log "building what is not built yet (the first time takes long: see k8s/README.md)"
+k8s/tools/build-cluster.sh
+k8s/tools/build-images.sh
+pki
+write_configs
+control_plane
+worker_node
+log "installing CoreDNS, Argo Workflows $ARGO_WORKFLOWS_VERSION and the Spark Operator $SPARK_OPERATOR_VERSION"
+kubectl apply -f k8s/namespaces.yaml >/dev/null
+coredns
+argo_workflows
+spark_operator
+kubectl -n kube-system rollout status deployment/coredns --timeout 180s >/dev/null
+kubectl -n argo rollout status deployment/workflow-controller --timeout 180s >/dev/null
+kubectl -n argo rollout status deployment/argo-server --timeout 180s >/dev/null
+breweries
+log "ready in $((SECONDS - started))s: export KUBECONFIG=$KUBECONFIG_FILE (kubectl, helm and argo are in $BIN)"
