@@ -19,7 +19,7 @@ KIND_CLUSTER     ?= breweries
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo run test lint format bench images images-kind images-pin cluster-up cluster-down \
+.PHONY: help setup demo run test lint format bench images images-kind images-pin cluster-up cluster-down cluster-check \
 	cluster-up-kind cluster-down-kind clean
 
 help: ## list the targets
@@ -93,6 +93,9 @@ cluster-up: $(HELM) ## a single-node Kubernetes on this machine, with Argo Workf
 
 cluster-down: ## stop the local cluster and remove what it left behind (keeps builds, images, certificates)
 	k8s/cluster-down.sh
+
+cluster-check: ## smoke tests of the local cluster: DNS, the API, an Argo workflow, a SparkApplication
+	k8s/cluster-check.sh
 
 cluster-up-kind: $(HELM) ## with registry access: a kind cluster with Argo, the Spark Operator, MinIO and the chart (needs kind, kubectl)
 	HELM=$(HELM) k8s/cluster-up-kind.sh
