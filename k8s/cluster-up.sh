@@ -110,7 +110,8 @@ worker_node() {
 }
 
 coredns() {
-  sed -e "s|@COREDNS_IMAGE@|$(image coredns)|" -e "s|@DNS_SERVICE_IP@|$DNS_SERVICE_IP|" \
+  sed -e "s|@COREDNS_IMAGE@|$(image coredns)|" -e "s|@COREDNS_IMAGE_ID@|$(image_id coredns)|" \
+    -e "s|@DNS_SERVICE_IP@|$DNS_SERVICE_IP|" \
     -e "s|@CLUSTER_DOMAIN@|$CLUSTER_DOMAIN|g" k8s/cluster/coredns.yaml | kubectl apply -f - >/dev/null
 }
 
@@ -120,7 +121,8 @@ argo_workflows() {
   cp -r "$(module_dir "github.com/argoproj/argo-workflows/v3@$ARGO_WORKFLOWS_VERSION")/manifests" "$dir/upstream"
   chmod -R u+w "$dir/upstream"
   sed -e "s|@WORKFLOW_CONTROLLER_IMAGE@|$(image workflow-controller)|" -e "s|@ARGOEXEC_IMAGE@|$(image argoexec)|" \
-    -e "s|@ARGOCLI_IMAGE@|$(image argocli)|" k8s/cluster/argo/kustomization.yaml >"$dir/kustomization.yaml"
+    -e "s|@ARGOCLI_IMAGE@|$(image argocli)|" -e "s|@WORKFLOW_CONTROLLER_IMAGE_ID@|$(image_id workflow-controller)|" \
+    -e "s|@ARGOCLI_IMAGE_ID@|$(image_id argocli)|" k8s/cluster/argo/kustomization.yaml >"$dir/kustomization.yaml"
   kubectl apply --server-side --force-conflicts -k "$dir" >/dev/null
 }
 
@@ -129,6 +131,8 @@ spark_operator() {
     "$(module_dir "github.com/kubeflow/spark-operator/v2@$SPARK_OPERATOR_VERSION")/charts/spark-operator-chart" \
     --kubeconfig "$KUBECONFIG_FILE" --namespace spark-operator \
     --values k8s/cluster/spark-operator-values.yaml --set image.tag="$SPARK_OPERATOR_VERSION" \
+    --set-string "controller.annotations.breweries\.local/image-id=$(image_id spark-operator)" \
+    --set-string "webhook.annotations.breweries\.local/image-id=$(image_id spark-operator)" \
     --wait --timeout 5m >/dev/null
 }
 

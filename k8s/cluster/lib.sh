@@ -127,4 +127,7 @@ image() { # COMPONENT
     *) die "no image named $1" ;;
   esac
 }
+# The start of an image's ID: put in pod annotations, so that an image rebuilt under the same tag
+# (a new Dockerfile, say) rolls the pods that run it.
+image_id() { docker image inspect -f '{{.Id}}' "$(image "$1")" | cut -c8-19; }
 CLUSTER_IMAGES="pause coredns workflow-controller argoexec argocli spark-operator minio mc"
