@@ -93,8 +93,9 @@ evictionHard:
   memory.available: 200Mi
   nodefs.available: 5%
   imagefs.available: 5%
-imageGCHighThresholdPercent: 95
-imageGCLowThresholdPercent: 90
+# 100 turns image garbage collection off: there is no registry to pull a collected image from again.
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
 EOF
 
   update_file "$CLUSTER/kube-proxy.yaml" <<EOF
