@@ -56,7 +56,7 @@ test: setup ## run every test (pytest fails when it selects none)
 lint: setup $(LINT_STAMP) ## ruff, hadolint on the Dockerfiles, checkov on the rendered chart and argo/
 	$(BIN)/ruff check jobs tests bench images
 	$(BIN)/ruff format --check jobs tests bench images
-	$(TOOLS)/lint/bin/hadolint images/base/Dockerfile images/stage/Dockerfile
+	$(TOOLS)/lint/bin/hadolint images/base/Dockerfile images/stage/Dockerfile k8s/images/*/Dockerfile k8s/check/Dockerfile
 	rm -rf $(TOOLS)/rendered
 	$(HELM) template breweries helm/breweries --namespace breweries --output-dir $(TOOLS)/rendered/defaults >/dev/null
 	$(HELM) template breweries helm/breweries --namespace breweries --values helm/breweries/ci/all-on-values.yaml \
