@@ -22,10 +22,13 @@ fail() { log "FAIL ($1): $2"; failed+=("$1"); }
 
 # The checks' image: the Spark image plus k8s/check's scripts, tagged by what it is made of.
 check_image() {
-  local tag
+  local tag old
   tag="$IMAGE_PREFIX/cluster-check:$({ cat k8s/check/Dockerfile k8s/check/*.py
     docker image inspect -f '{{.Id}}' "$SPARK_STANDIN_IMAGE"; } | sha256sum | cut -c1-12)"
   if ! docker image inspect "$tag" >/dev/null 2>&1; then
+    # Earlier check images (an older Spark image, older scripts) are ours and of no more use.
+    docker images --format '{{.Repository}}:{{.Tag}}' "$IMAGE_PREFIX/cluster-check" | xargs -r docker image rm >/dev/null 2>&1 || true
+    for old in $(ctr images ls -q | grep "/cluster-check:"); do ctr images rm "$old" >/dev/null 2>&1 || true; done
     log "building $tag"
     docker build -q --build-arg "SPARK_IMAGE=$SPARK_STANDIN_IMAGE" -t "$tag" k8s/check >"$LOGS/cluster-check-build.log" 2>&1 \
       || die "docker build of $tag failed: $LOGS/cluster-check-build.log"

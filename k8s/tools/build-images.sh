@@ -40,7 +40,7 @@ inputs() { # NAME: the programs (and files) that go into the image, one path a l
 }
 
 build_image() { # NAME
-  local name="$1" tag dockerfile="k8s/images/$1/Dockerfile" files digest context input src dest
+  local name="$1" tag dockerfile="k8s/images/$1/Dockerfile" files digest context input src dest previous
   tag="$(image "$name")"
   files="$(inputs "$name")"
   local args=()
@@ -58,6 +58,7 @@ build_image() { # NAME
     return
   fi
   log "building image $tag"
+  previous="$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)"
   context="$(mktemp -d)"
   mkdir -p "$context/rootfs/etc" "$context/rootfs/tmp"
   chmod 1777 "$context/rootfs/tmp"
@@ -76,6 +77,10 @@ build_image() { # NAME
     die "docker build of $tag failed (see above)"
   fi
   rm -rf "$context" "$context.log"
+  # The image this one replaces, now untagged: ours, so ours to remove (unless a container uses it).
+  if [ -n "$previous" ] && [ -z "$(docker image inspect -f '{{join .RepoTags ""}}' "$previous" 2>/dev/null)" ]; then
+    docker image rm "$previous" >/dev/null 2>&1 || true
+  fi
 }
 
 names=("$@")
