@@ -106,6 +106,8 @@ clientConnection:
 mode: iptables
 hostnameOverride: $NODE_NAME
 clusterCIDR: $POD_CIDR
+# NodePorts on the node's own address only, not on every interface (docker0's included).
+nodePortAddresses: [primary]
 healthzBindAddress: 127.0.0.1:10256
 metricsBindAddress: 127.0.0.1:10249
 oomScoreAdj: 0   # it may not lower it: no CAP_SYS_RESOURCE here (see containerd.toml)
