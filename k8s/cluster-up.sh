@@ -14,7 +14,7 @@ HELM="${HELM:-$BIN/helm}"
 preflight() {
   [ "$(id -u)" = 0 ] || die "the local cluster runs containerd, the kubelet and iptables: run it as root (or use make cluster-up-kind)"
   local tool
-  for tool in go docker containerd containerd-shim-runc-v2 runc ctr iptables ip6tables ip openssl python3 apt-get mount; do
+  for tool in go docker containerd containerd-shim-runc-v2 runc ctr iptables ip6tables ip openssl python3 curl apt-get mount; do
     command -v "$tool" >/dev/null || die "$tool is not on PATH (containerd, runc: apt-get install containerd runc; Go 1.24+ for the builds)"
   done
   [ -x "$HELM" ] || die "helm is missing at $HELM: run make cluster-up (it installs helm), or set HELM"
