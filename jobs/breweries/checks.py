@@ -14,17 +14,6 @@ from typing import Any
 ERROR, WARNING = "error", "warning"
 
 
-class DataQualityError(RuntimeError):
-    """The gate failed: at least one error-level check did not pass. Carries the report."""
-
-    def __init__(self, report: QualityReport, report_uri: str) -> None:
-        super().__init__(
-            f"data quality gate failed for {report.run_date}: {report.failed_errors_text()}; "
-            f"report: {report_uri}"
-        )
-        self.report, self.report_uri = report, report_uri
-
-
 @dataclass(frozen=True)
 class SourceCounts:
     """What the source delivered and what silver set aside, counted outside the silver table."""

@@ -1,8 +1,6 @@
 """The ``breweries`` command: run the pipeline, demo it offline, replay the API, show its state.
 
-Exit codes: 0 success; 1 a stage failed after its retries; 2 bad usage or configuration;
-3 the data-quality gate failed (gold not built); 4 a stage's input for the date is missing;
-5 another run of the same date holds its lock (nothing was run).
+Exit codes are those of breweries.errors: 0 success, otherwise the failure's own code.
 """
 
 from __future__ import annotations
@@ -20,20 +18,18 @@ from pyspark.sql import functions as F
 
 from breweries import __version__
 from breweries.api.replay import Fault, ReplayServer, ReplayState, load_snapshot
-from breweries.checks import DataQualityError, QualityReport
+from breweries.checks import QualityReport
+from breweries.errors import EXIT_OK, PipelineError, StageError
 from breweries.layout import Layout
-from breweries.locks import RunDateBusyError
 from breweries.logs import configure_logging, get_logger
 from breweries.notify import parse_workflow_failures, post_webhook, workflow_failure_message
-from breweries.runner import RunPolicy, StageError, parse_stages, run_pipeline
-from breweries.settings import Settings, SettingsError, env_name
+from breweries.runner import RunPolicy, parse_stages, run_pipeline
+from breweries.settings import Settings, env_name
 from breweries.spark import LazySparkSession
 from breweries.stages.gold import GOLD_SCHEMA
-from breweries.state import STAGES, MissingUpstreamError, StageRun, StateStore
-from breweries.storage import ObjectStore, StorageError
+from breweries.state import STAGES, StageRun, StateStore
+from breweries.storage import ObjectStore
 from breweries.tables import read_table
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUALITY, EXIT_MISSING_INPUT, EXIT_BUSY = 0, 1, 2, 3, 4, 5
 
 # Only for `breweries demo` on the bundled snapshot: real runs must bring their own secret key.
 DEMO_PSEUDONYMIZATION_KEY = "breweries-demo-key-not-secret"
@@ -128,9 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env(
             storage_root=getattr(args, "storage_root", None), api_url=getattr(args, "api_url", None)
         )
-    except (SettingsError, StorageError) as exc:
+    except PipelineError as exc:
         print(f"breweries: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_code
     configure_logging(settings.log_format)
     handlers = {
         "run": _run,
@@ -142,30 +138,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         return handlers[args.command](args, settings)
-    except (SettingsError, StorageError) as exc:
+    except StageError as failure:  # the runner has logged it
+        return failure.exit_code
+    except PipelineError as exc:
         get_logger(command=args.command).error(str(exc))
-        return EXIT_USAGE
-    except RunDateBusyError as exc:
-        get_logger(command=args.command).error(str(exc))
-        return EXIT_BUSY
-
-
-def _exit_code(failure: StageError) -> int:
-    if isinstance(failure.cause, DataQualityError):
-        return EXIT_QUALITY
-    if isinstance(failure.cause, MissingUpstreamError):
-        return EXIT_MISSING_INPUT
-    if isinstance(failure.cause, SettingsError):
-        return EXIT_USAGE
-    return EXIT_FAILED
+        return exc.exit_code
 
 
 def _execute(settings: Settings, run_date: date, stages: list[str], policy: RunPolicy) -> int:
     with LazySparkSession(settings, f"breweries-{run_date.isoformat()}") as spark:
-        try:
-            run_pipeline(settings, run_date, stages, policy, spark)
-        except StageError as failure:
-            return _exit_code(failure)
+        run_pipeline(settings, run_date, stages, policy, spark)
     return EXIT_OK
 
 
@@ -202,9 +184,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         with LazySparkSession(demo_settings, "breweries-demo") as spark:
             try:
                 run_pipeline(demo_settings, run_date, list(STAGES), policy, spark)
-            except StageError as failure:
+            except StageError:
                 _print_quality(demo_settings, run_date)
-                return _exit_code(failure)
+                raise
             _print_gold(spark(), demo_settings, run_date, len(records))
             _print_quality(demo_settings, run_date)
     return EXIT_OK

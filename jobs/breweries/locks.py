@@ -15,11 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 
+from breweries.errors import RunDateBusyError
 from breweries.storage import is_s3, join_uri, local_path
-
-
-class RunDateBusyError(RuntimeError):
-    """Another process is running the same date on the same storage."""
 
 
 @contextmanager

@@ -14,14 +14,14 @@ from datetime import date, datetime, timezone
 
 from pyspark.sql import SparkSession
 
-from breweries.checks import DataQualityError
+from breweries.errors import DataQualityError, SettingsError, StageError, can_retry
 from breweries.locks import run_date_lock
 from breweries.logs import get_logger
 from breweries.notify import failure_message, post_webhook, quality_failure_details
-from breweries.settings import Settings, SettingsError
+from breweries.settings import Settings
 from breweries.stages import bronze, gold, quality, silver, silver_anonymized
 from breweries.stages.context import StageContext, StageResult
-from breweries.state import STAGES, MissingUpstreamError, StageRun, StateStore
+from breweries.state import STAGES, StageRun, StateStore
 from breweries.storage import ObjectStore
 
 STAGE_RUNNERS: dict[str, Callable[[StageContext], StageResult]] = {
@@ -31,17 +31,6 @@ STAGE_RUNNERS: dict[str, Callable[[StageContext], StageResult]] = {
     "silver_anonymized": silver_anonymized.run,
     "gold": gold.run,
 }
-
-# Failures that a retry cannot fix: the data, the configuration or a missing input says no.
-PERMANENT_FAILURES = (DataQualityError, MissingUpstreamError, SettingsError)
-
-
-class StageError(RuntimeError):
-    """A stage failed for good (after its retries). ``cause`` is the stage's own error."""
-
-    def __init__(self, stage: str, run_date: date, cause: BaseException) -> None:
-        super().__init__(f"stage {stage} failed for {run_date.isoformat()}: {cause}")
-        self.stage, self.run_date, self.cause = stage, run_date, cause
 
 
 @dataclass(frozen=True)
@@ -151,10 +140,8 @@ def _with_retries(
     for number in range(policy.retries + 1):
         try:
             return attempt()
-        except PERMANENT_FAILURES:
-            raise
         except Exception as exc:
-            if number == policy.retries:
+            if number == policy.retries or not can_retry(exc):
                 raise
             delay = policy.backoff_seconds * 2**number
             ctx.log.warning(

@@ -8,14 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from breweries.storage import StorageError, join_uri, normalize_uri
+from breweries.errors import SettingsError, StorageError
+from breweries.storage import join_uri, normalize_uri
 
 DEFAULT_API_URL = "https://api.openbrewerydb.org/v1"
 MAX_PAGE_SIZE = 200  # the API answers 422 above this
-
-
-class SettingsError(ValueError):
-    """A setting is missing or malformed. The message names the setting, never its secret value."""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from breweries.errors import MissingUpstreamError
 from breweries.storage import ObjectStore, join_uri
 
 # Execution order. Quality runs on raw silver, before anything is published from it.
@@ -24,17 +25,6 @@ UPSTREAM: dict[str, tuple[str, ...]] = {
     "silver_anonymized": ("silver", "quality"),
     "gold": ("quality", "silver_anonymized"),
 }
-
-
-class MissingUpstreamError(RuntimeError):
-    """A stage's input for the run date was never recorded as done."""
-
-    def __init__(self, stage: str, upstream: str, run_date: date) -> None:
-        super().__init__(
-            f"{stage} needs {upstream} for {run_date.isoformat()}, which was never recorded as done: "
-            f"run `breweries run --date {run_date.isoformat()} --stages {upstream}` first"
-        )
-        self.stage, self.upstream, self.run_date = stage, upstream, run_date
 
 
 @dataclass(frozen=True)

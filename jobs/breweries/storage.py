@@ -14,11 +14,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from breweries.errors import StorageError
+
 S3_SCHEMES = ("s3a://", "s3://")
-
-
-class StorageError(RuntimeError):
-    """Reading or writing failed; the message names the location (bucket, key or path)."""
 
 
 def normalize_uri(value: str) -> str:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from breweries.cli import EXIT_OK, EXIT_USAGE, main
+from breweries.cli import main
+from breweries.errors import EXIT_OK, SettingsError
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]
@@ -111,17 +112,20 @@ def test_the_anonymize_stage_refuses_to_run_without_a_key(tmp_path, monkeypatch,
             json.dumps({"stage": stage, "run_date": "2026-01-01", "started_at": "", "finished_at": "",
                         "duration_seconds": 0, "rows_in": 0, "rows_out": 0, "output": ""})
         )  # fmt: skip
-    assert main(["stage", "silver_anonymized", "--date", "2026-01-01"]) == EXIT_USAGE
+    assert main(["stage", "silver_anonymized", "--date", "2026-01-01"]) == SettingsError.exit_code
     assert "BREWERIES_PSEUDONYMIZATION_KEY is not set" in capfd.readouterr().err
 
 
 def test_bad_flags_and_settings_exit_2_naming_them(capfd, monkeypatch):
     with pytest.raises(SystemExit) as exit_info:
         main(["run", "--date", "01/02/2026"])
-    assert exit_info.value.code == EXIT_USAGE and "--date must be YYYY-MM-DD" in capfd.readouterr().err
+    assert (
+        exit_info.value.code == SettingsError.exit_code
+        and "--date must be YYYY-MM-DD" in capfd.readouterr().err
+    )
     monkeypatch.setenv("BREWERIES_HTTP_CONCURRENCY", "many")
-    assert main(["run"]) == EXIT_USAGE
+    assert main(["run"]) == SettingsError.exit_code
     assert "BREWERIES_HTTP_CONCURRENCY must be a number" in capfd.readouterr().err
     monkeypatch.delenv("BREWERIES_HTTP_CONCURRENCY")
-    assert main(["run", "--stages", "bronze,platinum"]) == EXIT_USAGE
+    assert main(["run", "--stages", "bronze,platinum"]) == SettingsError.exit_code
     assert "--stages: unknown stage platinum" in capfd.readouterr().err

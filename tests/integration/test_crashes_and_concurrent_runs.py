@@ -17,7 +17,8 @@ import pytest
 from chispa import assert_df_equality
 from tests.integration.pipeline_env import pipeline_env
 
-from breweries.cli import EXIT_BUSY, EXIT_OK, main
+from breweries.cli import main
+from breweries.errors import EXIT_OK, RunDateBusyError
 from breweries.layout import Layout
 from breweries.settings import Settings
 from breweries.stages.gold import GOLD_SCHEMA
@@ -113,7 +114,7 @@ def test_a_second_run_of_a_date_that_is_running_is_refused_and_the_first_complet
     first = subprocess.Popen([BREWERIES, "run", "--date", DAY, "--stages", "bronze"], stderr=subprocess.PIPE)
     wait_for(lambda: lock.exists() and "pid" in lock.read_text(), "the first run took the lock", first)
 
-    assert main(["run", "--date", DAY, "--stages", "bronze"]) == EXIT_BUSY
+    assert main(["run", "--date", DAY, "--stages", "bronze"]) == RunDateBusyError.exit_code
     assert f"run date {DAY} is already being run (pid {first.pid} on " in capfd.readouterr().err
 
     _, err = first.communicate(timeout=120)

@@ -10,7 +10,8 @@ import pytest
 from pyspark.sql import functions as F
 from tests.integration.pipeline_env import pipeline_env
 
-from breweries.cli import EXIT_OK, EXIT_QUALITY, main
+from breweries.cli import main
+from breweries.errors import EXIT_OK, DataQualityError
 from breweries.layout import Layout
 from breweries.settings import Settings
 from breweries.tables import read_table
@@ -79,7 +80,7 @@ def test_no_secret_appears_in_logs_reports_or_state(
     assert main(["run", "--date", RUN_DATE]) == EXIT_OK
     # A failed run takes the notification path too: an empty source fails the quality gate.
     set_env(monkeypatch, failed, replay_of([]).url, webhook_url)
-    assert main(["run", "--date", RUN_DATE]) == EXIT_QUALITY
+    assert main(["run", "--date", RUN_DATE]) == DataQualityError.exit_code
     assert len(webhook.messages) == 1  # it did reach the webhook
     output = capfd.readouterr()
     written = [p.read_bytes() for p in all_files(tmp_path) if p.suffix in (".json", ".txt", ".log")]

@@ -14,7 +14,8 @@ import pytest
 from pyspark.sql import functions as F
 from tests.integration.pipeline_env import pipeline_env
 
-from breweries.cli import EXIT_OK, main
+from breweries.cli import main
+from breweries.errors import EXIT_OK
 from breweries.layout import Layout
 from breweries.settings import Settings
 from breweries.stages.gold import GOLD_SCHEMA

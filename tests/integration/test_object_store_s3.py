@@ -16,12 +16,13 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
+from breweries.errors import StageError, StorageError
 from breweries.layout import abandoned_staging_prefix
 from breweries.manifest import load_manifest
-from breweries.runner import RunPolicy, StageError, run_pipeline
+from breweries.runner import RunPolicy, run_pipeline
 from breweries.settings import Settings
 from breweries.state import STAGES, StageRun, StateStore
-from breweries.storage import ObjectStore, StorageError
+from breweries.storage import ObjectStore
 
 pytestmark = pytest.mark.faults
 

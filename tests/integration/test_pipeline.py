@@ -16,7 +16,8 @@ from chispa import assert_df_equality
 from tests.integration.pipeline_env import pipeline_env
 
 from breweries.api.replay import bundled_snapshot_path
-from breweries.cli import EXIT_MISSING_INPUT, EXIT_OK, EXIT_QUALITY, main
+from breweries.cli import main
+from breweries.errors import EXIT_OK, DataQualityError, MissingUpstreamError
 from breweries.layout import Layout
 from breweries.settings import Settings
 from breweries.stages.gold import GOLD_SCHEMA
@@ -155,7 +156,7 @@ def test_an_empty_source_fails_the_quality_gate_before_gold_and_notifies(
     tmp_path, monkeypatch, replay_of, webhook, spark
 ):
     pipeline_env(monkeypatch, tmp_path, replay_of([]).url, BREWERIES_WEBHOOK_URL=webhook.url)
-    assert main(["run", "--date", RUN_DATE]) == EXIT_QUALITY
+    assert main(["run", "--date", RUN_DATE]) == DataQualityError.exit_code
     report = json.loads(
         (tmp_path / "silver" / "_quality" / f"snapshot_date={RUN_DATE}" / "report.json").read_text()
     )
@@ -171,7 +172,7 @@ def test_an_empty_source_fails_the_quality_gate_before_gold_and_notifies(
 
 def test_a_stage_without_its_input_names_the_missing_stage_and_date(tmp_path, monkeypatch, capfd):
     pipeline_env(monkeypatch, tmp_path, "http://127.0.0.1:9/v1")
-    assert main(["run", "--date", RUN_DATE, "--stages", "gold"]) == EXIT_MISSING_INPUT
+    assert main(["run", "--date", RUN_DATE, "--stages", "gold"]) == MissingUpstreamError.exit_code
     assert f"gold needs quality for {RUN_DATE}, which was never recorded as done" in capfd.readouterr().err
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from breweries.settings import Settings, SettingsError
+from breweries.errors import SettingsError
+from breweries.settings import Settings
 
 
 def test_defaults_put_every_layer_under_the_root(tmp_path):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from breweries.errors import StorageError
 from breweries.layout import abandoned_staging_prefix
-from breweries.storage import ObjectStore, StorageError, join_uri, normalize_uri
+from breweries.storage import ObjectStore, join_uri, normalize_uri
 
 
 def test_uris_are_normalized(tmp_path):

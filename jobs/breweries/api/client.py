@@ -24,16 +24,13 @@ from typing import Any
 
 import requests
 
+from breweries.errors import ApiError
 from breweries.logs import get_logger
 
 MAX_BACKOFF_SECONDS = 60.0
 MAX_RETRY_AFTER_SECONDS = 120.0
 SORT_ORDER = "id:asc"  # without an explicit order, pages can overlap or skip rows between requests
 CRAWL_ATTEMPTS = 3  # whole crawls tried while the source keeps changing under them
-
-
-class ApiError(RuntimeError):
-    """The API could not be crawled; the message names the request (page or meta) and the cause."""
 
 
 class _RetryableError(Exception):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from breweries.checks import DataQualityError, SourceCounts, evaluate_quality
+from breweries.checks import SourceCounts, evaluate_quality
+from breweries.errors import DataQualityError
 from breweries.manifest import load_manifest
 from breweries.stages.context import StageContext, StageResult
 from breweries.tables import count_by, read_table

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from breweries.settings import SettingsError, env_name
+from breweries.errors import SettingsError
+from breweries.settings import env_name
 from breweries.stages.context import StageContext, StageResult
 from breweries.stages.silver import PARTITION_COLUMNS
 from breweries.tables import read_table, write_table
