@@ -117,7 +117,7 @@ def spark_worker(size: int, out: Path) -> dict[str, object]:
     seconds = time.perf_counter() - start
     jvm_pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()  # type: ignore[union-attr]
     silver_rows = next(r for r in runs if r and r.stage == "silver").rows_out
-    gold = spark.read.parquet(Layout(settings).gold_date(RUN_DATE))
+    gold = spark.read.parquet(Layout(settings).gold_uri(RUN_DATE))
     gold_sum = gold.agg({"brewery_count": "sum"}).first()[0]  # type: ignore[index]
     spark.stop()
     return {

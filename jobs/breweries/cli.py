@@ -23,13 +23,14 @@ from breweries.errors import EXIT_OK, PipelineError, StageError
 from breweries.layout import Layout
 from breweries.logs import configure_logging, get_logger
 from breweries.notify import parse_workflow_failures, post_webhook, workflow_failure_message
+from breweries.pipeline import STAGE_NAMES
 from breweries.runner import RunPolicy, parse_stages, run_pipeline
 from breweries.settings import Settings, env_name
 from breweries.spark import LazySparkSession
-from breweries.stages.gold import GOLD_SCHEMA
-from breweries.state import STAGES, StageRun, StateStore
+from breweries.state import StageRun, StateStore
 from breweries.storage import ObjectStore
 from breweries.tables import read_table
+from breweries.transforms.gold import GOLD_SCHEMA
 
 # Only for `breweries demo` on the bundled snapshot: real runs must bring their own secret key.
 DEMO_PSEUDONYMIZATION_KEY = "breweries-demo-key-not-secret"
@@ -77,10 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the pipeline locally, all stages in one process")
     _add_run_flags(run)
-    run.add_argument("--stages", help=f"comma list, run in pipeline order (default: {','.join(STAGES)})")
+    run.add_argument("--stages", help=f"comma list, run in pipeline order (default: {','.join(STAGE_NAMES)})")
 
     stage = commands.add_parser("stage", help="run one stage (a SparkApplication's entry point)")
-    stage.add_argument("name", choices=STAGES)
+    stage.add_argument("name", choices=STAGE_NAMES)
     _add_run_flags(stage)
 
     demo = commands.add_parser("demo", help="replay the bundled snapshot and run the whole pipeline on it")
@@ -183,7 +184,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         policy = RunPolicy(retries=0, notify=False, force=args.force)
         with LazySparkSession(demo_settings, "breweries-demo") as spark:
             try:
-                run_pipeline(demo_settings, run_date, list(STAGES), policy, spark)
+                run_pipeline(demo_settings, run_date, list(STAGE_NAMES), policy, spark)
             except StageError:
                 _print_quality(demo_settings, run_date)
                 raise
@@ -193,7 +194,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_gold(spark: SparkSession, settings: Settings, run_date: date, served: int) -> None:
-    gold = read_table(spark, Layout(settings).gold_date(run_date), GOLD_SCHEMA)
+    gold = read_table(spark, Layout(settings).gold_uri(run_date), GOLD_SCHEMA)
     top = gold.orderBy(F.desc("brewery_count"), "country", "state", "brewery_type").limit(10).collect()
     total = gold.agg(F.sum("brewery_count")).first()[0]  # type: ignore[index]
     print(f"\ngold: breweries_by_type_location for {run_date} (top 10 of {gold.count()} rows)")
@@ -203,7 +204,7 @@ def _print_gold(spark: SparkSession, settings: Settings, run_date: date, served:
 
 
 def _print_quality(settings: Settings, run_date: date) -> None:
-    uri = Layout(settings).quality_report(run_date)
+    uri = Layout(settings).quality_report_uri(run_date)
     store = ObjectStore(settings.s3_endpoint_url)
     if store.exists(uri):
         print("\n" + QualityReport.from_json(store.read_bytes(uri)).summary())
@@ -273,7 +274,7 @@ def _failed_quality_report(
     if not any(f.get("templateName") == "quality" for f in failures):
         return None
     try:
-        uri = Layout(settings).quality_report(date.fromisoformat(run_date))
+        uri = Layout(settings).quality_report_uri(date.fromisoformat(run_date))
         report = QualityReport.from_json(ObjectStore(settings.s3_endpoint_url).read_bytes(uri))
     except Exception as exc:  # the notification goes out whatever the state of the report
         log.warning(f"could not read the quality report: {type(exc).__name__}: {exc}")
@@ -287,11 +288,11 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     if args.date:
         wanted = args.date.isoformat()
         rows: list[StageRun | str] = [
-            next((r for r in runs if r.stage == s and r.run_date == wanted), s) for s in STAGES
+            next((r for r in runs if r.stage == s and r.run_date == wanted), s) for s in STAGE_NAMES
         ]
     else:
         latest = {r.stage: r for r in runs}  # runs are sorted by date: the last one wins
-        rows = [latest.get(s, s) for s in STAGES]
+        rows = [latest.get(s, s) for s in STAGE_NAMES]
     columns = ("stage", "run_date", "finished_at (UTC)", "duration_s", "rows_in", "rows_out", "output")
     table = [
         [row, "-", "not done", "", "", "", ""]

@@ -12,19 +12,8 @@ from datetime import date
 from typing import Any
 
 from breweries.errors import MissingUpstreamError
+from breweries.pipeline import STAGE_NAMES, stage, stages_from
 from breweries.storage import ObjectStore, join_uri
-
-# Execution order. Quality runs on raw silver, before anything is published from it.
-STAGES: tuple[str, ...] = ("bronze", "silver", "quality", "silver_anonymized", "gold")
-
-# What each stage reads; each must be recorded as done for the same date first.
-UPSTREAM: dict[str, tuple[str, ...]] = {
-    "bronze": (),
-    "silver": ("bronze",),
-    "quality": ("silver",),
-    "silver_anonymized": ("silver", "quality"),
-    "gold": ("quality", "silver_anonymized"),
-}
 
 
 @dataclass(frozen=True)
@@ -64,23 +53,23 @@ class StateStore:
             return None
         return StageRun.from_json(self._store.read_bytes(uri))
 
-    def forget(self, stage: str, run_date: date | str) -> None:
+    def forget(self, name: str, run_date: date | str) -> None:
         """Unmark ``stage`` and every later stage for the date, before the stage rewrites its output.
 
         A stage killed half-way then leaves nothing that claims the date is done.
         """
-        for name in STAGES[STAGES.index(stage) :]:
+        for later in stages_from(name):
             # Idempotent on both backends: no need to look before deleting.
-            self._store.delete_object(self._record_uri(name, run_date))
+            self._store.delete_object(self._record_uri(later.name, run_date))
 
     def record(self, run: StageRun) -> None:
         """Record ``run`` as done: written after its output is complete (see :meth:`forget`)."""
         self._store.write_bytes(self._record_uri(run.stage, run.run_date), run.to_json())
 
-    def require_upstream(self, stage: str, run_date: date) -> None:
-        for upstream in UPSTREAM[stage]:
+    def require_upstream(self, name: str, run_date: date) -> None:
+        for upstream in stage(name).upstream:
             if self.get(upstream, run_date) is None:
-                raise MissingUpstreamError(stage, upstream, run_date)
+                raise MissingUpstreamError(name, upstream, run_date)
 
     def all_runs(self) -> list[StageRun]:
         runs = [
@@ -88,4 +77,4 @@ class StateStore:
             for uri in self._store.list_files(self._uri)
             if uri.endswith(".json")
         ]
-        return sorted(runs, key=lambda r: (STAGES.index(r.stage), r.run_date))
+        return sorted(runs, key=lambda r: (STAGE_NAMES.index(r.stage), r.run_date))

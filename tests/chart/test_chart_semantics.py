@@ -7,18 +7,14 @@ import re
 import yaml
 from tests.chart.manifests import CHART, REPO, Manifest, by_kind, helm, one, render, spark_applications
 
-STAGE_ORDER = ["bronze", "silver", "quality", "silver-anonymized", "gold"]
+from breweries.pipeline import STAGES
+
+# The workflow's step and template names: the stages' components, in pipeline order.
+STAGE_ORDER = [stage.component for stage in STAGES]
 
 
 def templates_by_name(workflow_template: Manifest) -> dict[str, Manifest]:
     return {t["name"]: t for t in workflow_template["spec"]["templates"]}
-
-
-def test_stages_run_in_pipeline_order_with_quality_before_anything_is_published(default_manifests) -> None:
-    pipeline = templates_by_name(one(default_manifests, "WorkflowTemplate"))["pipeline"]
-    # Each inner list is a group that runs after the previous one: one stage per group, in order.
-    assert [[step["template"] for step in group] for group in pipeline["steps"]] == [[s] for s in STAGE_ORDER]
-    assert STAGE_ORDER.index("quality") < STAGE_ORDER.index("silver-anonymized") < STAGE_ORDER.index("gold")
 
 
 def test_every_stage_step_retries_three_times_with_2s_doubling_backoff(default_manifests) -> None:
@@ -63,28 +59,6 @@ def test_spark_applications_use_generated_names_and_no_operator_restarts(default
         assert app["spec"]["mode"] == "cluster"
         assert app["spec"]["sparkVersion"] == "4.0.1"
         assert app["spec"]["timeToLiveSeconds"] == 86400
-
-
-def test_each_stage_runs_its_own_image_and_an_entry_point_that_exists(default_manifests) -> None:
-    apps = spark_applications(one(default_manifests, "WorkflowTemplate"))
-    assert sorted(apps) == sorted(STAGE_ORDER)
-    for name, app in apps.items():
-        assert app["spec"]["image"] == f"breweries-{name}:0.1.0"
-        main = app["spec"]["mainApplicationFile"]
-        stage = name.replace("-", "_")
-        assert main == "local:///opt/breweries/run_stage.py"
-        driver_env = {e["name"]: e.get("value") for e in app["spec"]["driver"]["env"]}
-        assert driver_env["BREWERIES_STAGE"] == stage
-        assert app["spec"]["arguments"] == [
-            "--date={{inputs.parameters.run-date}}",
-            "--force={{inputs.parameters.force}}",
-        ]
-
-
-def test_stage_dockerfile_puts_the_entry_point_where_the_spark_application_looks() -> None:
-    dockerfile = (REPO / "images" / "stage" / "Dockerfile").read_text()
-    assert "COPY --chown=185:185 images/stage/run_stage.py /opt/breweries/run_stage.py" in dockerfile
-    assert "ENV BREWERIES_STAGE=${STAGE}" in dockerfile
 
 
 def test_run_date_defaults_to_the_creation_date_and_reaches_every_stage(default_manifests) -> None:

@@ -20,10 +20,10 @@ from tests.integration.pipeline_env import pipeline_env
 from breweries.cli import main
 from breweries.errors import EXIT_OK, RunDateBusyError
 from breweries.layout import Layout
+from breweries.pipeline import STAGE_NAMES
 from breweries.settings import Settings
-from breweries.stages.gold import GOLD_SCHEMA
-from breweries.state import STAGES
 from breweries.tables import read_table
+from breweries.transforms.gold import GOLD_SCHEMA
 from breweries.transforms.silver import SILVER_SCHEMA
 
 pytestmark = pytest.mark.faults
@@ -65,8 +65,8 @@ def test_a_run_killed_while_writing_silver_leaves_every_date_as_it_was_and_a_rer
     before = stored_files(tmp_path)
     layout = Layout(Settings(storage_root=str(tmp_path)))
     day = date.fromisoformat(DAY)
-    silver_before = read_table(spark, layout.silver_date(day), SILVER_SCHEMA).cache()
-    gold_before = read_table(spark, layout.gold_date(day), GOLD_SCHEMA).cache()
+    silver_before = read_table(spark, layout.silver_uri(day), SILVER_SCHEMA).cache()
+    gold_before = read_table(spark, layout.gold_uri(day), GOLD_SCHEMA).cache()
     silver_before.count(), gold_before.count()
 
     staging = tmp_path / "silver" / "breweries" / "_staging"
@@ -85,7 +85,7 @@ def test_a_run_killed_while_writing_silver_leaves_every_date_as_it_was_and_a_rer
 
     after = stored_files(tmp_path)
     assert list(staging.iterdir())  # the kill did land mid-write: its staging is still there
-    forgotten = {state_path(stage, DAY) for stage in STAGES[1:]}  # silver and everything after it
+    forgotten = {state_path(stage, DAY) for stage in STAGE_NAMES[1:]}  # silver and everything after it
     assert {name: body for name, body in before.items() if name not in forgotten} == after
     assert not any(name in after for name in forgotten)  # nothing claims the date is done
 
@@ -93,10 +93,10 @@ def test_a_run_killed_while_writing_silver_leaves_every_date_as_it_was_and_a_rer
     assert main(["run", "--date", DAY]) == EXIT_OK
     assert not list(tmp_path.rglob("_staging"))
     assert_df_equality(
-        read_table(spark, layout.silver_date(day), SILVER_SCHEMA), silver_before, ignore_row_order=True
+        read_table(spark, layout.silver_uri(day), SILVER_SCHEMA), silver_before, ignore_row_order=True
     )
     assert_df_equality(
-        read_table(spark, layout.gold_date(day), GOLD_SCHEMA), gold_before, ignore_row_order=True
+        read_table(spark, layout.gold_uri(day), GOLD_SCHEMA), gold_before, ignore_row_order=True
     )
     rerun = stored_files(tmp_path)
     assert {k: v for k, v in rerun.items() if EARLIER in k} == {

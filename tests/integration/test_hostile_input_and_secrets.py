@@ -56,7 +56,7 @@ def test_partition_values_from_the_api_cannot_escape_the_table(
     # Everything written stays under the storage root: no ../../etc, no extra state= level.
     assert all(path.resolve().is_relative_to(root.resolve()) for path in all_files(tmp_path / "store"))
     assert not outside.exists() and not (tmp_path / "etc").exists()
-    silver_uri = Layout(Settings(storage_root=str(root))).silver_date(date.fromisoformat(RUN_DATE))
+    silver_uri = Layout(Settings(storage_root=str(root))).silver_uri(date.fromisoformat(RUN_DATE))
     silver_root = Path(silver_uri.removeprefix("file://"))
     partition_dirs = {p.name for p in silver_root.iterdir() if p.is_dir()}
     assert "country=..%2F..%2Fetc" in partition_dirs and "country=country%3Dx" in partition_dirs

@@ -19,9 +19,10 @@ from moto.server import ThreadedMotoServer
 from breweries.errors import StageError, StorageError
 from breweries.layout import abandoned_staging_prefix
 from breweries.manifest import load_manifest
+from breweries.pipeline import STAGE_NAMES
 from breweries.runner import RunPolicy, run_pipeline
 from breweries.settings import Settings
-from breweries.state import STAGES, StageRun, StateStore
+from breweries.state import StageRun, StateStore
 from breweries.storage import ObjectStore
 
 pytestmark = pytest.mark.faults
@@ -94,10 +95,10 @@ def test_staging_left_by_killed_runs_is_deleted_for_that_output_only(s3, s3_serv
 
 def test_forgetting_a_stage_unmarks_it_and_every_later_stage_on_s3(s3, s3_server) -> None:
     state = StateStore(ObjectStore(s3_server), "s3a://brew-state/_state")
-    for stage in STAGES:
+    for stage in STAGE_NAMES:
         state.record(StageRun(stage, "2026-01-01", "s", "f", 1.0, 1, 1, "s3a://x", {}))
     state.forget("quality", RUN_DAY)
-    assert [s for s in STAGES if state.get(s, RUN_DAY)] == ["bronze", "silver"]
+    assert [s for s in STAGE_NAMES if state.get(s, RUN_DAY)] == ["bronze", "silver"]
 
 
 def test_state_records_are_the_parameters_table_on_s3(s3, s3_server) -> None:

@@ -6,7 +6,7 @@ manifest, so Argo placeholders are escaped for Helm. Called with
 {{- define "breweries.sparkApplication" -}}
 {{- $root := .root -}}
 {{- $stage := .stage -}}
-{{- $resources := index $root.Values.stages $stage.key -}}
+{{- $resources := index $root.Values.stages $stage.name -}}
 {{- $endpoint := include "breweries.s3Endpoint" $root -}}
 apiVersion: sparkoperator.k8s.io/v1beta2
 kind: SparkApplication
@@ -75,10 +75,10 @@ spec:
       {{- include "breweries.containerSecurityContext" $root | nindent 6 }}
     env:
       - name: BREWERIES_STAGE
-        value: {{ $stage.stage }}
+        value: {{ $stage.name }}
       {{- include "breweries.pipelineEnv" $root | nindent 6 }}
       {{- include "breweries.s3CredentialsEnv" $root | nindent 6 }}
-      {{- if eq $stage.stage "silver_anonymized" }}
+      {{- if eq $stage.name "silver_anonymized" }}
       - name: BREWERIES_PSEUDONYMIZATION_KEY
         valueFrom:
           secretKeyRef:
