@@ -90,7 +90,6 @@ def spark_worker(size: int, out: Path) -> dict[str, object]:
     from breweries.settings import Settings
     from breweries.spark import build_spark_session
     from breweries.state import StageRun, StateStore
-    from breweries.storage import ObjectStore
 
     settings = Settings(
         storage_root=str(out),
@@ -106,7 +105,7 @@ def spark_worker(size: int, out: Path) -> dict[str, object]:
     bronze_done = StageRun(
         "bronze", RUN_DATE.isoformat(), now, now, 0.0, size, manifest["record_count"], "", {}
     )
-    StateStore(ObjectStore(), settings.state_uri).record(bronze_done)
+    StateStore(settings.open_store(), settings.state_uri).record(bronze_done)
 
     start = time.perf_counter()
     spark = build_spark_session(settings, "bench-transforms")

@@ -28,7 +28,6 @@ from breweries.runner import RunPolicy, parse_stages, run_pipeline
 from breweries.settings import Settings, env_name
 from breweries.spark import LazySparkSession
 from breweries.state import StageRun, StateStore
-from breweries.storage import ObjectStore
 from breweries.tables import read_table
 from breweries.transforms.gold import GOLD_SCHEMA
 
@@ -205,7 +204,7 @@ def _print_gold(spark: SparkSession, settings: Settings, run_date: date, served:
 
 def _print_quality(settings: Settings, run_date: date) -> None:
     uri = Layout(settings).quality_report_uri(run_date)
-    store = ObjectStore(settings.s3_endpoint_url)
+    store = settings.open_store()
     if store.exists(uri):
         print("\n" + QualityReport.from_json(store.read_bytes(uri)).summary())
         print(f"  report: {uri}")
@@ -275,7 +274,7 @@ def _failed_quality_report(
         return None
     try:
         uri = Layout(settings).quality_report_uri(date.fromisoformat(run_date))
-        report = QualityReport.from_json(ObjectStore(settings.s3_endpoint_url).read_bytes(uri))
+        report = QualityReport.from_json(settings.open_store().read_bytes(uri))
     except Exception as exc:  # the notification goes out whatever the state of the report
         log.warning(f"could not read the quality report: {type(exc).__name__}: {exc}")
         return None
@@ -283,7 +282,7 @@ def _failed_quality_report(
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
-    state = StateStore(ObjectStore(settings.s3_endpoint_url), settings.state_uri)
+    state = StateStore(settings.open_store(), settings.state_uri)
     runs = state.all_runs()
     if args.date:
         wanted = args.date.isoformat()

@@ -15,14 +15,12 @@ from datetime import date, datetime, timezone
 from pyspark.sql import SparkSession
 
 from breweries.errors import DataQualityError, SettingsError, StageError, can_retry
-from breweries.locks import run_date_lock
 from breweries.logs import get_logger
 from breweries.notify import failure_message, post_webhook, quality_failure_details
 from breweries.pipeline import STAGE_NAMES, stage
 from breweries.settings import Settings
 from breweries.stages.base import StageContext
 from breweries.state import StageRun, StateStore
-from breweries.storage import ObjectStore
 
 
 @dataclass(frozen=True)
@@ -94,11 +92,11 @@ def run_pipeline(
     Raises :class:`~breweries.errors.RunDateBusyError`, running nothing, while another process runs
     the same date on the same local storage.
     """
-    store = ObjectStore(settings.s3_endpoint_url)
+    store = settings.open_store()
     state = StateStore(store, settings.state_uri)
     runs: list[StageRun | None] = []
     # Held across the stages: another run of the date must not rewrite their inputs meanwhile.
-    with run_date_lock(settings.state_uri, run_date):
+    with store.run_date_lock(settings.state_uri, run_date):
         for name in stages:
             ctx = StageContext(
                 stage=stage(name),

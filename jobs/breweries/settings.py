@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from breweries.errors import SettingsError, StorageError
-from breweries.storage import join_uri, normalize_uri
+from breweries.storage import Store, is_s3, join_uri, normalize_uri, open_store
 
 DEFAULT_API_URL = "https://api.openbrewerydb.org/v1"
 MAX_PAGE_SIZE = 200  # the API answers 422 above this
@@ -50,6 +50,8 @@ class Settings:
     # 1M-record silver a quarter slower than 4g did (bench/transforms.py). Local mode only.
     spark_driver_memory: str = "2g"
     s3_endpoint_url: str | None = None
+    # Path-style addressing (host/bucket/key), which MinIO needs; unset: on whenever an endpoint is.
+    s3_path_style_access: bool | None = None
     # True when spark-submit started this process (a SparkApplication): the master and driver
     # networking then come from the submit conf. Derived, not configured.
     spark_submitted: bool = False
@@ -64,6 +66,32 @@ class Settings:
             resolved = _storage_uri(name, value) if value else join_uri(self.storage_root, layer)
             object.__setattr__(self, name, resolved)
         self._validate()
+
+    @property
+    def layer_uris(self) -> dict[str, str]:
+        return {
+            "storage_root": self.storage_root,
+            "bronze_uri": self.bronze_uri,
+            "silver_uri": self.silver_uri,
+            "silver_anonymized_uri": self.silver_anonymized_uri,
+            "gold_uri": self.gold_uri,
+        }
+
+    @property
+    def on_object_storage(self) -> bool:
+        return is_s3(self.storage_root)
+
+    @property
+    def s3_path_style(self) -> bool:
+        if self.s3_path_style_access is None:
+            return self.s3_endpoint_url is not None
+        return self.s3_path_style_access
+
+    def open_store(self) -> Store:
+        """The storage backend every layer lives on."""
+        return open_store(
+            self.storage_root, s3_endpoint_url=self.s3_endpoint_url, s3_path_style=self.s3_path_style
+        )
 
     @property
     def state_uri(self) -> str:
@@ -129,6 +157,14 @@ class Settings:
             raise SettingsError(f"{_ENV_NAMES['api_url']} must be an http(s) URL, got {self.api_url!r}")
         if not self.pseudonymize_columns:
             raise SettingsError(f"{_ENV_NAMES['pseudonymize_columns']} must name a column")
+        # One backend for every layer: publishing moves trees within it, and one store serves all.
+        kind = "s3a://" if self.on_object_storage else "a local folder"
+        for name, uri in self.layer_uris.items():
+            if is_s3(uri) != self.on_object_storage:
+                raise SettingsError(
+                    f"{_ENV_NAMES[name]} is {uri}, but {_ENV_NAMES['storage_root']} is on {kind}: "
+                    f"put every layer on the same kind of storage"
+                )
 
 
 _ENV_NAMES: dict[str, str] = {
@@ -154,6 +190,10 @@ def _parse(name: str, raw: str) -> Any:
             return float(raw)
     except ValueError:
         raise SettingsError(f"{_ENV_NAMES[name]} must be a number, got {raw!r}") from None
+    if target == "bool | None":
+        if raw.lower() in ("true", "false"):
+            return raw.lower() == "true"
+        raise SettingsError(f"{_ENV_NAMES[name]} must be true or false, got {raw!r}")
     if target == "tuple[str, ...]":
         return tuple(part.strip() for part in raw.split(",") if part.strip())
     return raw

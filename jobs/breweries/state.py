@@ -13,7 +13,7 @@ from typing import Any
 
 from breweries.errors import MissingUpstreamError
 from breweries.pipeline import STAGE_NAMES, stage, stages_from
-from breweries.storage import ObjectStore, join_uri
+from breweries.storage import Store, join_uri
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class StageRun:
 class StateStore:
     """Reads and writes :class:`StageRun` records under ``<root>/_state/<stage>/run_date=D.json``."""
 
-    def __init__(self, store: ObjectStore, state_uri: str) -> None:
+    def __init__(self, store: Store, state_uri: str) -> None:
         self._store = store
         self._uri = state_uri
 

@@ -127,9 +127,7 @@ def test_a_second_run_of_a_date_that_is_running_is_refused_and_the_first_complet
 
 
 def test_different_dates_run_side_by_side(tmp_path, monkeypatch, replay_of, snapshot):
-    from breweries.locks import run_date_lock
-
     settings = Settings(storage_root=str(tmp_path))
-    with run_date_lock(settings.state_uri, date.fromisoformat(EARLIER)):
+    with settings.open_store().run_date_lock(settings.state_uri, date.fromisoformat(EARLIER)):
         pipeline_env(monkeypatch, tmp_path, replay_of(snapshot[:300]).url)
         assert main(["run", "--date", DAY, "--stages", "bronze"]) == EXIT_OK

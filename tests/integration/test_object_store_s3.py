@@ -1,6 +1,6 @@
 """The object-store code path on S3: boto3 against moto's S3 server on 127.0.0.1 (no mocks in-process).
 
-Bronze pages, manifests, state records and listings go through the same `ObjectStore` calls that
+Bronze pages, manifests, state records and listings go through the same `S3Store` calls that
 production S3/MinIO gets; failures name the bucket or the endpoint and leave nothing half-written.
 """
 
@@ -23,7 +23,7 @@ from breweries.pipeline import STAGE_NAMES
 from breweries.runner import RunPolicy, run_pipeline
 from breweries.settings import Settings
 from breweries.state import StageRun, StateStore
-from breweries.storage import ObjectStore
+from breweries.storage import S3Store
 
 pytestmark = pytest.mark.faults
 
@@ -61,7 +61,7 @@ def keys(client, bucket: str) -> list[str]:
 
 
 def test_single_objects_round_trip_and_list(s3, s3_server) -> None:
-    store = ObjectStore(s3_server)
+    store = S3Store(s3_server, path_style=True)
     store.write_bytes("s3a://brew-state/a/one.json", b"1")
     store.write_bytes("s3a://brew-state/a/b/two.json", b"2")
     assert store.read_bytes("s3a://brew-state/a/one.json") == b"1"
@@ -78,7 +78,7 @@ def test_single_objects_round_trip_and_list(s3, s3_server) -> None:
 
 
 def test_replace_tree_leaves_no_stale_object_from_the_previous_write(s3, s3_server) -> None:
-    store = ObjectStore(s3_server)
+    store = S3Store(s3_server, path_style=True)
     store.write_bytes("s3a://brew-bronze/t/country=A/state=old/part-0.parquet", b"old")
     store.write_bytes("s3a://brew-bronze/_staging/t.run1/country=A/state=new/part-0.parquet", b"new")
     store.replace_tree("s3a://brew-bronze/_staging/t.run1", "s3a://brew-bronze/t")
@@ -86,7 +86,7 @@ def test_replace_tree_leaves_no_stale_object_from_the_previous_write(s3, s3_serv
 
 
 def test_staging_left_by_killed_runs_is_deleted_for_that_output_only(s3, s3_server) -> None:
-    store = ObjectStore(s3_server)
+    store = S3Store(s3_server, path_style=True)
     for leftover in ("d=1.run1", "d=1.run2", "d=10.run3"):
         store.write_bytes(f"s3a://brew-bronze/t/_staging/{leftover}/_temporary/part.parquet", b"half")
     store.delete_trees_named(abandoned_staging_prefix("s3a://brew-bronze/t/d=1"))
@@ -94,7 +94,7 @@ def test_staging_left_by_killed_runs_is_deleted_for_that_output_only(s3, s3_serv
 
 
 def test_forgetting_a_stage_unmarks_it_and_every_later_stage_on_s3(s3, s3_server) -> None:
-    state = StateStore(ObjectStore(s3_server), "s3a://brew-state/_state")
+    state = StateStore(S3Store(s3_server, path_style=True), "s3a://brew-state/_state")
     for stage in STAGE_NAMES:
         state.record(StageRun(stage, "2026-01-01", "s", "f", 1.0, 1, 1, "s3a://x", {}))
     state.forget("quality", RUN_DAY)
@@ -102,7 +102,7 @@ def test_forgetting_a_stage_unmarks_it_and_every_later_stage_on_s3(s3, s3_server
 
 
 def test_state_records_are_the_parameters_table_on_s3(s3, s3_server) -> None:
-    state = StateStore(ObjectStore(s3_server), "s3a://brew-state/_state")
+    state = StateStore(S3Store(s3_server, path_style=True), "s3a://brew-state/_state")
     run = StageRun("bronze", "2026-01-01", "s", "f", 1.0, 10, 10, "s3a://brew-bronze/x", {})
     state.record(run)
     assert state.get("bronze", RUN_DAY) == run
@@ -116,7 +116,7 @@ def test_the_bronze_stage_stores_pages_manifest_and_state_on_s3(s3, s3_server, r
     assert keys(s3, "brew-bronze") == [
         prefix + n for n in ("_manifest.json", "page=0001.json", "page=0002.json", "page=0003.json")
     ]
-    manifest = load_manifest(ObjectStore(s3_server), f"s3a://brew-bronze/{prefix}_manifest.json")
+    manifest = load_manifest(S3Store(s3_server, path_style=True), f"s3a://brew-bronze/{prefix}_manifest.json")
     assert manifest.record_count == 450
     body = s3.get_object(Bucket="brew-bronze", Key=prefix + "page=0003.json")["Body"].read()
     assert len(json.loads(body)) == 50
@@ -138,7 +138,7 @@ def test_wrong_credentials_name_the_bucket_and_write_nothing(s3, s3_server) -> N
     requests.post(f"{s3_server}/moto-api/reset-auth", data=b"0", timeout=10)  # from now on, check keys
     try:
         with pytest.raises(StorageError, match=r"bucket 'brew-state'.*InvalidAccessKeyId"):
-            ObjectStore(s3_server).write_bytes("s3a://brew-state/x.json", b"{}")
+            S3Store(s3_server, path_style=True).write_bytes("s3a://brew-state/x.json", b"{}")
     finally:
         requests.post(f"{s3_server}/moto-api/reset-auth", data=b"inf", timeout=10)
     assert keys(s3, "brew-state") == []
@@ -153,7 +153,7 @@ def test_an_endpoint_that_is_down_is_named(monkeypatch) -> None:
         probe.bind(("127.0.0.1", 0))
         endpoint = f"http://127.0.0.1:{probe.getsockname()[1]}"
     with pytest.raises(StorageError, match=f"via {endpoint}"):
-        ObjectStore(endpoint).read_bytes("s3a://brew-state/x.json")
+        S3Store(endpoint, path_style=True).read_bytes("s3a://brew-state/x.json")
 
 
 def bronze_settings(api_url: str, s3_server: str, bronze_uri: str) -> Settings:

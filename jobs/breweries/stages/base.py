@@ -16,7 +16,7 @@ from pyspark.sql.types import StructType
 
 from breweries.layout import Layout
 from breweries.settings import Settings
-from breweries.storage import ObjectStore
+from breweries.storage import Store
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class StageContext:
     stage: Stage
     settings: Settings
     run_date: date
-    store: ObjectStore
+    store: Store
     run_id: str
     log: logging.LoggerAdapter  # type: ignore[type-arg]
     # A factory, not a session: bronze needs no JVM, so none is started for it.

@@ -1,0 +1,123 @@
+"""S3 or MinIO as storage, through boto3.
+
+There is no rename on S3: publishing copies the staged objects under the final prefix, and the state
+record written after it is what marks an output complete. Nor is there a lock that outlives a
+killed pod safely: on object storage the workflow's per-date mutex serializes runs of a date.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import Any
+
+from breweries.errors import StorageError
+from breweries.storage.base import Store
+from breweries.storage.uris import split_s3
+
+
+class S3Store(Store):
+    def __init__(self, endpoint_url: str | None = None, *, path_style: bool = False) -> None:
+        """``endpoint_url`` None means AWS; ``path_style`` addresses ``host/bucket/key`` (MinIO)."""
+        self.endpoint_url = endpoint_url
+        self.path_style = path_style
+        self._s3_client: Any = None
+
+    def write_bytes(self, uri: str, data: bytes) -> None:
+        bucket, key = split_s3(uri)
+        self._call("write", uri, lambda c: c.put_object(Bucket=bucket, Key=key, Body=data))
+
+    def read_bytes(self, uri: str) -> bytes:
+        bucket, key = split_s3(uri)
+        response = self._call("read", uri, lambda c: c.get_object(Bucket=bucket, Key=key))
+        return response["Body"].read()
+
+    def exists(self, uri: str) -> bool:
+        bucket, key = split_s3(uri)
+        listing = self._call("check", uri, lambda c: c.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1))
+        return any(
+            o["Key"] == key or o["Key"].startswith(key.rstrip("/") + "/") for o in listing.get("Contents", [])
+        )
+
+    def delete_object(self, uri: str) -> None:
+        bucket, key = split_s3(uri)
+        self._call("delete", uri, lambda c: c.delete_object(Bucket=bucket, Key=key))
+
+    def list_files(self, uri: str) -> list[str]:
+        bucket, key = split_s3(uri)
+        prefix = key.rstrip("/") + "/" if key else ""
+        return sorted(f"s3a://{bucket}/{k}" for k in self._keys(uri, bucket, prefix))
+
+    def delete_tree(self, uri: str) -> None:
+        bucket, key = split_s3(uri)
+        self._delete_keys(uri, bucket, self._keys(uri, bucket, key.rstrip("/") + "/"))
+
+    def delete_trees_named(self, prefix_uri: str) -> None:
+        bucket, key = split_s3(prefix_uri)
+        # Every key under the prefix is in one of those trees: delete what the listing found.
+        self._delete_keys(prefix_uri, bucket, self._keys(prefix_uri, bucket, key))
+
+    def replace_tree(self, staging_uri: str, final_uri: str) -> None:
+        """Copies, then deletes the staging: the state record written afterwards marks completion."""
+        src_bucket, src_key = split_s3(staging_uri)
+        dst_bucket, dst_key = split_s3(final_uri)
+        src_prefix = src_key.rstrip("/") + "/"
+        keys = self._keys(staging_uri, src_bucket, src_prefix)
+        self.delete_tree(final_uri)
+        for key in keys:
+            target = dst_key.rstrip("/") + "/" + key[len(src_prefix) :]
+            source = {"Bucket": src_bucket, "Key": key}
+            self._call(
+                "copy",
+                f"s3a://{dst_bucket}/{target}",
+                lambda c, s=source, t=target: c.copy_object(Bucket=dst_bucket, Key=t, CopySource=s),
+            )
+        self.delete_tree(staging_uri)
+
+    @contextlib.contextmanager
+    def run_date_lock(self, state_uri: str, run_date: date) -> Iterator[None]:
+        yield  # the workflow's per-date mutex (helm/breweries) serializes runs on object storage
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _delete_keys(self, uri: str, bucket: str, keys: list[str]) -> None:
+        for start in range(0, len(keys), 1000):  # DeleteObjects takes at most 1,000 keys a call
+            batch = {"Objects": [{"Key": k} for k in keys[start : start + 1000]]}
+            self._call("delete", uri, lambda c, b=batch: c.delete_objects(Bucket=bucket, Delete=b))
+
+    def _keys(self, uri: str, bucket: str, prefix: str) -> list[str]:
+        keys: list[str] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+            if token:
+                kwargs["ContinuationToken"] = token
+            page = self._call("list", uri, lambda c, kw=kwargs: c.list_objects_v2(**kw))
+            keys.extend(o["Key"] for o in page.get("Contents", []))
+            if not page.get("IsTruncated"):
+                return keys
+            token = page["NextContinuationToken"]
+
+    def _call(self, action: str, uri: str, call: Callable[[Any], Any]) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return call(self._client())
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "error")
+            if code in ("NoSuchKey", "404"):
+                raise StorageError(f"{uri} does not exist") from None
+            bucket = split_s3(uri)[0]
+            raise StorageError(f"cannot {action} {uri} (bucket {bucket!r}): {code}") from None
+        except BotoCoreError as exc:
+            endpoint = self.endpoint_url or "the default AWS endpoint"
+            raise StorageError(f"cannot {action} {uri} via {endpoint}: {exc}") from None
+
+    def _client(self) -> Any:
+        if self._s3_client is None:
+            import boto3
+            from botocore.config import Config
+
+            addressing = {"addressing_style": "path" if self.path_style else "virtual"}
+            self._s3_client = boto3.client("s3", endpoint_url=self.endpoint_url, config=Config(s3=addressing))
+        return self._s3_client
