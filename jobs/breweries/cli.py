@@ -1,38 +1,27 @@
-"""The ``breweries`` command: run the pipeline, demo it offline, replay the API, show its state.
+"""The ``breweries`` command: parsing and dispatch. What each command does lives in its own module.
 
-Exit codes are those of breweries.errors: 0 success, otherwise the failure's own code.
+Exit codes are those of :mod:`breweries.errors`: 0 on success, otherwise the failure's own code.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
-
 from breweries import __version__
-from breweries.api.replay import Fault, ReplayServer, ReplayState, load_snapshot
-from breweries.checks import QualityReport
+from breweries.api.replay import Fault, serve
+from breweries.console import status_table
+from breweries.demo import run_demo
 from breweries.errors import EXIT_OK, PipelineError, StageError
-from breweries.layout import Layout
 from breweries.logs import configure_logging, get_logger
-from breweries.notify import parse_workflow_failures, post_webhook, workflow_failure_message
+from breweries.notify import notify_workflow_outcome
 from breweries.pipeline import STAGE_NAMES
-from breweries.runner import RunPolicy, parse_stages, run_pipeline
-from breweries.settings import Settings, env_name
-from breweries.spark import LazySparkSession
-from breweries.state import StageRun, StateStore
-from breweries.tables import read_table
-from breweries.transforms.gold import GOLD_SCHEMA
-
-# Only for `breweries demo` on the bundled snapshot: real runs must bring their own secret key.
-DEMO_PSEUDONYMIZATION_KEY = "breweries-demo-key-not-secret"
+from breweries.runner import RunPolicy, execute, parse_stages
+from breweries.settings import Settings
+from breweries.state import StateStore
 
 
 def _run_date(value: str) -> date:
@@ -128,187 +117,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"breweries: {exc}", file=sys.stderr)
         return exc.exit_code
     configure_logging(settings.log_format)
-    handlers = {
-        "run": _run,
-        "stage": _stage,
-        "demo": _demo,
-        "api-replay": _api_replay,
-        "status": _status,
-        "notify": _notify,
-    }
     try:
-        return handlers[args.command](args, settings)
+        _dispatch(args, settings)
     except StageError as failure:  # the runner has logged it
         return failure.exit_code
     except PipelineError as exc:
         get_logger(command=args.command).error(str(exc))
         return exc.exit_code
-
-
-def _execute(settings: Settings, run_date: date, stages: list[str], policy: RunPolicy) -> int:
-    with LazySparkSession(settings, f"breweries-{run_date.isoformat()}") as spark:
-        run_pipeline(settings, run_date, stages, policy, spark)
     return EXIT_OK
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:
-    policy = RunPolicy(
-        retries=settings.stage_retries,
-        backoff_seconds=settings.stage_retry_backoff_seconds,
-        notify=True,
-        force=args.force,
-    )
-    return _execute(settings, args.date or _today(), parse_stages(args.stages), policy)
-
-
-def _stage(args: argparse.Namespace, settings: Settings) -> int:
-    # In a cluster, Argo owns retries and the workflow's exit handler owns notification.
-    return _execute(settings, args.date or _today(), [args.name], RunPolicy(force=args.force))
-
-
-def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    log = get_logger(command="demo")
-    run_date = args.date or _today()
-    records = load_snapshot()
-    with ReplayServer(ReplayState(records), port=args.port) as replay:
-        log.info(f"serving the bundled Open Brewery DB snapshot ({len(records)} breweries) at {replay.url}")
-        overrides: dict[str, object] = {"api_url": replay.url}
-        if not settings.pseudonymization_key:
-            log.warning(
-                "using the built-in demo pseudonymization key; "
-                "set BREWERIES_PSEUDONYMIZATION_KEY for real data"
-            )
-            overrides["pseudonymization_key"] = DEMO_PSEUDONYMIZATION_KEY
-        demo_settings = Settings.from_env(**overrides, storage_root=args.storage_root)
-        policy = RunPolicy(retries=0, notify=False, force=args.force)
-        with LazySparkSession(demo_settings, "breweries-demo") as spark:
-            try:
-                run_pipeline(demo_settings, run_date, list(STAGE_NAMES), policy, spark)
-            except StageError:
-                _print_quality(demo_settings, run_date)
-                raise
-            _print_gold(spark(), demo_settings, run_date, len(records))
-            _print_quality(demo_settings, run_date)
-    return EXIT_OK
-
-
-def _print_gold(spark: SparkSession, settings: Settings, run_date: date, served: int) -> None:
-    gold = read_table(spark, Layout(settings).gold_uri(run_date), GOLD_SCHEMA)
-    top = gold.orderBy(F.desc("brewery_count"), "country", "state", "brewery_type").limit(10).collect()
-    total = gold.agg(F.sum("brewery_count")).first()[0]  # type: ignore[index]
-    print(f"\ngold: breweries_by_type_location for {run_date} (top 10 of {gold.count()} rows)")
-    columns = ("country", "state", "brewery_type", "brewery_count")
-    print(format_table(columns, [[row[c] for c in columns] for row in top]))
-    print(f"  sum of brewery_count: {total} (the replay served {served})")
-
-
-def _print_quality(settings: Settings, run_date: date) -> None:
-    uri = Layout(settings).quality_report_uri(run_date)
-    store = settings.open_store()
-    if store.exists(uri):
-        print("\n" + QualityReport.from_json(store.read_bytes(uri)).summary())
-        print(f"  report: {uri}")
-
-
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Aligned plain-text columns; numbers right-aligned."""
-    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in r] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    numeric = [
-        any(isinstance(r[i], int | float) for r in rows)
-        and all(isinstance(r[i], int | float) or r[i] == "" for r in rows)
-        for i in range(len(headers))
-    ]
-    return "\n".join(
-        "  "
-        + "  ".join(
-            c.rjust(w) if n else c.ljust(w) for c, w, n in zip(row, widths, numeric, strict=True)
-        ).rstrip()
-        for row in cells
-    )
-
-
-def _api_replay(args: argparse.Namespace, settings: Settings) -> int:
-    records = load_snapshot(args.data)
-    state = ReplayState(records, faults=args.fault, latency=args.latency)
-    server = ReplayServer(state, host=args.host, port=args.port)
-    # The one line a script waits for before it starts crawling.
-    print(json.dumps({"url": server.url, "breweries": len(records)}), flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return EXIT_OK
-
-
-def _notify(args: argparse.Namespace, settings: Settings) -> int:
-    """Always exits 0: the workflow's outcome is its own, whatever happens to the notification."""
-    log = get_logger(stage="notify", run_date=args.run_date, workflow=args.workflow)
-    if args.status == "Succeeded":
-        log.info("workflow succeeded: nothing to notify")
-        return EXIT_OK
-    failures = parse_workflow_failures(args.failures)
-    log.error(f"workflow {args.status}", extra={"failures": failures})
-    if not settings.webhook_url:
-        log.warning(f"no webhook configured ({env_name('webhook_url')} is empty): failure not sent")
-        return EXIT_OK
-    message = workflow_failure_message(
-        workflow=args.workflow,
-        status=args.status,
-        run_date=args.run_date,
-        failures=failures,
-        link=args.link,
-        quality=_failed_quality_report(settings, args.run_date, failures, log),
-    )
-    post_webhook(settings.webhook_url, message)
-    return EXIT_OK
-
-
-def _failed_quality_report(
-    settings: Settings, run_date: str, failures: list[dict[str, object]], log: logging.LoggerAdapter
-) -> tuple[QualityReport, str] | None:
-    """The gate's report when the quality step is what failed; None otherwise, or when unreadable."""
-    if not any(f.get("templateName") == "quality" for f in failures):
-        return None
-    try:
-        uri = Layout(settings).quality_report_uri(date.fromisoformat(run_date))
-        report = QualityReport.from_json(settings.open_store().read_bytes(uri))
-    except Exception as exc:  # the notification goes out whatever the state of the report
-        log.warning(f"could not read the quality report: {type(exc).__name__}: {exc}")
-        return None
-    return (report, uri) if not report.passed else None
-
-
-def _status(args: argparse.Namespace, settings: Settings) -> int:
-    state = StateStore(settings.open_store(), settings.state_uri)
-    runs = state.all_runs()
-    if args.date:
-        wanted = args.date.isoformat()
-        rows: list[StageRun | str] = [
-            next((r for r in runs if r.stage == s and r.run_date == wanted), s) for s in STAGE_NAMES
-        ]
-    else:
-        latest = {r.stage: r for r in runs}  # runs are sorted by date: the last one wins
-        rows = [latest.get(s, s) for s in STAGE_NAMES]
-    columns = ("stage", "run_date", "finished_at (UTC)", "duration_s", "rows_in", "rows_out", "output")
-    table = [
-        [row, "-", "not done", "", "", "", ""]
-        if isinstance(row, str)
-        else [
-            row.stage,
-            row.run_date,
-            row.finished_at[:19].replace("T", " "),
-            round(row.duration_seconds, 1),
-            row.rows_in,
-            row.rows_out,
-            row.output,
-        ]
-        for row in rows
-    ]
-    print(format_table(columns, table))
-    return EXIT_OK
+def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
+    if args.command == "run":
+        policy = RunPolicy(
+            retries=settings.stage_retries,
+            backoff_seconds=settings.stage_retry_backoff_seconds,
+            notify=True,
+            force=args.force,
+        )
+        execute(settings, args.date or _today(), parse_stages(args.stages), policy)
+    elif args.command == "stage":
+        # In a cluster, Argo owns retries and the workflow's exit handler owns notification.
+        execute(settings, args.date or _today(), [args.name], RunPolicy(force=args.force))
+    elif args.command == "demo":
+        run_demo(
+            settings, storage_root=args.storage_root, port=args.port, run_date=args.date or _today(),
+            force=args.force,
+        )  # fmt: skip
+    elif args.command == "api-replay":
+        serve(args.data, host=args.host, port=args.port, latency=args.latency, faults=args.fault)
+    elif args.command == "notify":
+        notify_workflow_outcome(
+            settings, status=args.status, workflow=args.workflow, run_date=args.run_date,
+            failures=args.failures, link=args.link,
+        )  # fmt: skip
+    elif args.command == "status":
+        state = StateStore(settings.open_store(), settings.state_uri)
+        print(status_table(state.status(args.date)))
 
 
 if __name__ == "__main__":

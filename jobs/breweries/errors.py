@@ -12,7 +12,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from breweries.checks import QualityReport
+    from breweries.quality import QualityReport
 
 EXIT_OK = 0
 

@@ -16,9 +16,10 @@ from pyspark.sql import SparkSession
 
 from breweries.errors import DataQualityError, SettingsError, StageError, can_retry
 from breweries.logs import get_logger
-from breweries.notify import failure_message, post_webhook, quality_failure_details
+from breweries.notify import failure_message, post_webhook
 from breweries.pipeline import STAGE_NAMES, stage
 from breweries.settings import Settings
+from breweries.spark import LazySparkSession
 from breweries.stages.base import StageContext
 from breweries.state import StageRun, StateStore
 
@@ -143,5 +144,11 @@ def _with_retries(
 
 
 def _failure_message(stage: str, run_date: date, exc: BaseException) -> dict[str, object]:
-    details = quality_failure_details(exc.report, exc.report_uri) if isinstance(exc, DataQualityError) else {}
+    details = exc.report.failure_details(exc.report_uri) if isinstance(exc, DataQualityError) else {}
     return failure_message(run_date=run_date.isoformat(), stage=stage, error=str(exc), details=details)
+
+
+def execute(settings: Settings, run_date: date, stages: Iterable[str], policy: RunPolicy) -> None:
+    """:func:`run_pipeline` with a SparkSession started on first need and stopped at the end."""
+    with LazySparkSession(settings, f"breweries-{run_date.isoformat()}") as spark:
+        run_pipeline(settings, run_date, stages, policy, spark)

@@ -78,3 +78,11 @@ class StateStore:
             if uri.endswith(".json")
         ]
         return sorted(runs, key=lambda r: (STAGE_NAMES.index(r.stage), r.run_date))
+
+    def status(self, run_date: date | None = None) -> dict[str, StageRun | None]:
+        """Per stage in pipeline order: its record for ``run_date``, or its latest when None."""
+        runs = self.all_runs()  # sorted by stage, then date: the last one of a stage is its latest
+        if run_date is not None:
+            runs = [r for r in runs if r.run_date == run_date.isoformat()]
+        latest = {r.stage: r for r in runs}
+        return {name: latest.get(name) for name in STAGE_NAMES}

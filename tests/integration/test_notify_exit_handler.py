@@ -8,10 +8,10 @@ from datetime import date
 
 import pytest
 
-from breweries.checks import QualityReport, SourceCounts, evaluate_quality
 from breweries.cli import main
 from breweries.errors import EXIT_OK
 from breweries.layout import Layout
+from breweries.quality import QualityReport, SourceCounts, evaluate_quality
 from breweries.settings import Settings
 from breweries.storage import LocalStore
 

@@ -331,3 +331,18 @@ class ReplayServer(ThreadingHTTPServer):
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
         self.server_close()
+
+
+def serve(
+    data: Path | None, *, host: str, port: int, latency: float = 0.0, faults: Sequence[Fault] = ()
+) -> None:
+    """Serve a snapshot until interrupted, after printing the one JSON line a script waits for."""
+    records = load_snapshot(data)
+    server = ReplayServer(ReplayState(records, faults=faults, latency=latency), host=host, port=port)
+    print(json.dumps({"url": server.url, "breweries": len(records)}), flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from breweries.checks import SourceCounts, evaluate_quality
 from breweries.errors import DataQualityError
 from breweries.manifest import load_manifest
+from breweries.quality import SourceCounts, evaluate_quality
 from breweries.stages.base import StageContext, StageResult
 from breweries.tables import count_by, read_table
 from breweries.transforms.quality import quality_metrics
