@@ -13,6 +13,7 @@ from breweries.storage import Store, is_s3, join_uri, normalize_uri, open_store
 
 DEFAULT_API_URL = "https://api.openbrewerydb.org/v1"
 MAX_PAGE_SIZE = 200  # the API answers 422 above this
+SPARK_LOG_LEVELS = ("off", "fatal", "error", "warn", "info", "debug", "trace", "all")  # log4j's
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class Settings:
     # The local JVM's heap (driver and executor are one process). Spark's own 1g default made the
     # 1M-record silver a quarter slower than 4g did (bench/transforms.py). Local mode only.
     spark_driver_memory: str = "2g"
+    # Spark's own log lines (log4j): error keeps a run's output to the pipeline's story.
+    spark_log_level: str = "error"
     s3_endpoint_url: str | None = None
     # Path-style addressing (host/bucket/key), which MinIO needs; unset: on whenever an endpoint is.
     s3_path_style_access: bool | None = None
@@ -148,6 +151,11 @@ class Settings:
         if self.spark_jit not in ("quick", "full"):
             raise SettingsError(
                 f"{_ENV_NAMES['spark_jit']} must be 'quick' or 'full', got {self.spark_jit!r}"
+            )
+        if self.spark_log_level.lower() not in SPARK_LOG_LEVELS:
+            raise SettingsError(
+                f"{_ENV_NAMES['spark_log_level']} must be one of {', '.join(SPARK_LOG_LEVELS)}, "
+                f"got {self.spark_log_level!r}"
             )
         if self.log_format not in ("text", "json"):
             raise SettingsError(

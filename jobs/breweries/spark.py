@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
 
 from pyspark.sql import SparkSession
 
@@ -36,6 +40,10 @@ _LOCAL_CONF = {
 }
 
 
+# Lines the JVM prints itself, before any logging is configured, that say nothing to a user.
+_JVM_NOISE = ("WARNING: Using incubator modules:",)
+
+
 def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
     builder = SparkSession.builder.appName(app_name)
     for key, value in _COMMON_CONF.items():
@@ -52,15 +60,54 @@ def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
             builder = builder.config(key, value)
         builder = builder.config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
         builder = builder.config("spark.driver.memory", settings.spark_driver_memory)
+        log4j = resources.files("breweries") / "data" / "log4j2-local.properties"
+        java_options = [
+            f"-Dlog4j2.configurationFile={log4j}",
+            f"-Dbreweries.spark.log.level={settings.spark_log_level}",
+        ]
         if settings.spark_jit == "quick":
             # A run of seconds never repays the optimizing C2 compiler's warm-up.
-            builder = builder.config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1")
+            java_options.append("-XX:TieredStopAtLevel=1")
+        builder = builder.config("spark.driver.extraJavaOptions", " ".join(java_options))
     if settings.s3_endpoint_url:
         builder = builder.config("spark.hadoop.fs.s3a.endpoint", settings.s3_endpoint_url)
         builder = builder.config("spark.hadoop.fs.s3a.path.style.access", "true")
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("WARN")
+    if settings.spark_submitted:
+        spark = builder.getOrCreate()
+    else:
+        with _jvm_stderr_filtered():
+            spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(settings.spark_log_level.upper())
     return spark
+
+
+@contextmanager
+def _jvm_stderr_filtered() -> Iterator[None]:
+    """The JVM that pyspark launches in this block writes its stderr through a filter.
+
+    It inherits a pipe as its stderr; a thread passes every line on to the real stderr except the
+    JVM's own start-up noise, which no logging setting reaches.
+    """
+    read_end, write_end = os.pipe()
+    real_stderr = os.dup(2)
+    threading.Thread(target=_forward_lines, args=(read_end, real_stderr), daemon=True).start()
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(write_end, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(write_end)  # the JVM keeps its own copy: the pipe ends when the JVM does
+
+
+def _forward_lines(read_end: int, out: int) -> None:
+    with os.fdopen(read_end, "rb") as lines, os.fdopen(out, "wb", buffering=0) as sink:
+        for line in lines:
+            if not line.decode(errors="replace").startswith(_JVM_NOISE):
+                sink.write(line)
 
 
 class LazySparkSession:

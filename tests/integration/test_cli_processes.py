@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from breweries.cli import main
-from breweries.errors import EXIT_OK, SettingsError
+from breweries.errors import EXIT_OK, ApiError, SettingsError
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]
@@ -59,6 +60,37 @@ def test_breweries_run_against_a_running_replay_produces_gold_for_every_brewery(
     )
     assert gold.groupBy().sum("brewery_count").first()[0] == 11822
     assert {"country", "state", "brewery_type", "brewery_count"} == set(gold.columns)
+    # A local run prints the pipeline's story: every line is one of ours, none is the JVM's.
+    ours = re.compile(r"^\d\d:\d\d:\d\d (INFO|WARNING|ERROR) ")
+    assert [line for line in result.stderr.splitlines() if not ours.match(line)] == []
+    assert "spark session started" in result.stderr
+
+
+def test_an_unreachable_api_ends_in_one_line_that_names_it_and_suggests_the_demo(tmp_path):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        api = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    env = clean_env(
+        BREWERIES_API_URL=api,
+        BREWERIES_STORAGE_ROOT=str(tmp_path),
+        BREWERIES_HTTP_BACKOFF_SECONDS="0.01",
+        BREWERIES_STAGE_RETRY_BACKOFF_SECONDS="0.01",
+    )
+    result = subprocess.run(
+        [BIN / "breweries", "run", "--date", "2026-01-01"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == ApiError.exit_code
+    lines = result.stderr.splitlines()
+    # Still retried (5 requests in each of 4 attempts), each retry said in one short line.
+    assert sum("refused the connection; retrying" in line for line in lines) == 4 * 4
+    assert all(len(line) < 400 and "HTTPConnectionPool" not in line for line in lines)
+    errors = [line for line in lines if " ERROR " in line]
+    assert len(errors) == 1 and errors == lines[-1:]
+    assert f"the API at {api} cannot be reached" in errors[0] and "breweries demo" in errors[0]
 
 
 def test_the_stage_entry_point_runs_under_spark_submit_like_a_spark_application(tmp_path, replay_process):

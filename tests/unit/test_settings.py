@@ -110,3 +110,9 @@ def test_path_style_follows_the_endpoint_unless_set():
         SettingsError, match="BREWERIES_S3_PATH_STYLE_ACCESS must be true or false, got 'yes'"
     ):
         Settings.from_env({"BREWERIES_S3_PATH_STYLE_ACCESS": "yes"})
+
+
+def test_spark_log_level_is_one_of_log4js():
+    assert Settings.from_env({"BREWERIES_SPARK_LOG_LEVEL": "WARN"}).spark_log_level == "WARN"
+    with pytest.raises(SettingsError, match="BREWERIES_SPARK_LOG_LEVEL must be one of off, fatal, error"):
+        Settings.from_env({"BREWERIES_SPARK_LOG_LEVEL": "loud"})
