@@ -52,9 +52,10 @@ run: $(SETUP_STAMP) ## run the pipeline against BREWERIES_API_URL (pass flags wi
 test: setup ## run every test (pytest fails when it selects none)
 	HELM=$(HELM) $(BIN)/pytest
 
-lint: setup $(LINT_STAMP) ## ruff, hadolint on the Dockerfiles, checkov on the rendered chart and argo/
+lint: setup $(LINT_STAMP) ## ruff, mypy, hadolint on the Dockerfiles, checkov on the rendered chart and argo/
 	$(BIN)/ruff check jobs tests bench images
 	$(BIN)/ruff format --check jobs tests bench images
+	$(BIN)/mypy
 	$(TOOLS)/lint/bin/hadolint images/base/Dockerfile images/stage/Dockerfile
 	rm -rf $(TOOLS)/rendered
 	$(HELM) template breweries helm/breweries --namespace breweries --output-dir $(TOOLS)/rendered/defaults >/dev/null

@@ -114,10 +114,10 @@ def spark_worker(size: int, out: Path) -> dict[str, object]:
     stages = ["silver", "quality", "silver_anonymized", "gold"]
     runs = run_pipeline(settings, RUN_DATE, stages, RunPolicy(), lambda: spark)
     seconds = time.perf_counter() - start
-    jvm_pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()  # type: ignore[union-attr]
+    jvm_pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
     silver_rows = next(r for r in runs if r and r.stage == "silver").rows_out
     gold = spark.read.parquet(Layout(settings).gold_uri(RUN_DATE))
-    gold_sum = gold.agg({"brewery_count": "sum"}).first()[0]  # type: ignore[index]
+    gold_sum = gold.agg({"brewery_count": "sum"}).first()[0]
     spark.stop()
     return {
         "seconds": seconds,

@@ -33,7 +33,7 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
 def gold_summary(gold: DataFrame, run_date: date, served: int) -> str:
     """Gold's ten largest counts and the sum of all, next to how many breweries were served."""
     top = gold.orderBy(F.desc("brewery_count"), "country", "state", "brewery_type").limit(10).collect()
-    total = gold.agg(F.sum("brewery_count").alias("total")).first()["total"]  # type: ignore[index]
+    total = gold.agg(F.sum("brewery_count").alias("total")).collect()[0]["total"]
     columns = ("country", "state", "brewery_type", "brewery_count")
     return "\n".join(
         [
@@ -51,7 +51,7 @@ def quality_summary(report: QualityReport, report_uri: str) -> str:
 def status_table(runs: Mapping[str, StageRun | None]) -> str:
     """The "parameters" table: one row per stage, in pipeline order, done or not."""
     columns = ("stage", "run_date", "finished_at (UTC)", "duration_s", "rows_in", "rows_out", "output")
-    rows = [
+    rows: list[list[object]] = [
         [stage, "-", "not done", "", "", "", ""]
         if run is None
         else [

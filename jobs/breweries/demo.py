@@ -9,12 +9,13 @@ from breweries.console import gold_summary, quality_summary
 from breweries.errors import StageError
 from breweries.layout import Layout
 from breweries.logs import get_logger
-from breweries.pipeline import STAGE_NAMES, stage
+from breweries.pipeline import STAGE_NAMES
 from breweries.quality import read_report
 from breweries.runner import RunPolicy, run_pipeline
 from breweries.settings import Settings
 from breweries.spark import LazySparkSession
 from breweries.tables import read_table
+from breweries.transforms.gold import GOLD_SCHEMA
 
 # Only for the bundled snapshot: real runs must bring their own secret key.
 DEMO_PSEUDONYMIZATION_KEY = "breweries-demo-key-not-secret"
@@ -26,14 +27,14 @@ def run_demo(settings: Settings, *, storage_root: str, port: int, run_date: date
     records = load_snapshot()
     with ReplayServer(ReplayState(records), port=port) as replay:
         log.info(f"serving the bundled Open Brewery DB snapshot ({len(records)} breweries) at {replay.url}")
-        overrides: dict[str, object] = {"api_url": replay.url, "storage_root": storage_root}
-        if not settings.pseudonymization_key:
+        key = settings.pseudonymization_key
+        if not key:
             log.warning(
                 "using the built-in demo pseudonymization key; "
                 "set BREWERIES_PSEUDONYMIZATION_KEY for real data"
             )
-            overrides["pseudonymization_key"] = DEMO_PSEUDONYMIZATION_KEY
-        demo = Settings.from_env(**overrides)
+            key = DEMO_PSEUDONYMIZATION_KEY
+        demo = Settings.from_env(api_url=replay.url, storage_root=storage_root, pseudonymization_key=key)
         policy = RunPolicy(retries=0, notify=False, force=force)
         with LazySparkSession(demo, "breweries-demo") as spark:
             try:
@@ -41,7 +42,7 @@ def run_demo(settings: Settings, *, storage_root: str, port: int, run_date: date
             except StageError:
                 _print_quality(demo, run_date)
                 raise
-            gold = read_table(spark(), Layout(demo).gold_uri(run_date), stage("gold").schema)
+            gold = read_table(spark(), Layout(demo).gold_uri(run_date), GOLD_SCHEMA)
             print("\n" + gold_summary(gold, run_date, served=len(records)))
             _print_quality(demo, run_date)
 

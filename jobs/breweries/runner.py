@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from functools import partial
 
 from pyspark.sql import SparkSession
 
@@ -109,9 +110,7 @@ def run_pipeline(
                 spark_factory=spark_factory,
             )
             try:
-                runs.append(
-                    _with_retries(lambda c=ctx: run_stage(c, state, policy.force), ctx, policy, sleep)
-                )
+                runs.append(_with_retries(partial(run_stage, ctx, state, policy.force), ctx, policy, sleep))
             except Exception as exc:
                 failure = StageError(name, run_date, exc)
                 ctx.log.error(str(failure), extra={"error_type": type(exc).__name__})

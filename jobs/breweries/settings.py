@@ -44,11 +44,11 @@ class Settings:
     log_format: str = "text"
     spark_master: str = "local[*]"
     spark_shuffle_partitions: int = 4
-    # quick: the JVM stops at its C1 compiler, a shorter warm-up for runs of seconds; full: C2 as
-    # well, twice the throughput from about a million records (bench/transforms.py). Local only.
+    # quick: the JVM stops at its C1 compiler, whose short warm-up suits runs of seconds; full: C2
+    # as well, which repays its warm-up on large runs (bench/results.md). Local mode only.
     spark_jit: str = "quick"
-    # The local JVM's heap (driver and executor are one process). Spark's own 1g default made the
-    # 1M-record silver a quarter slower than 4g did (bench/transforms.py). Local mode only.
+    # The local JVM's heap (driver and executor are one process); Spark's own 1g default starves
+    # large runs (bench/results.md). Local mode only.
     spark_driver_memory: str = "2g"
     # Spark's own log lines (log4j): error keeps a run's output to the pipeline's story.
     spark_log_level: str = "error"

@@ -148,7 +148,7 @@ class BreweryApiClient:
         backoff_seconds: float,
         concurrency: int,
         rate_limiter: RateLimiter,
-        log: logging.LoggerAdapter | None = None,  # type: ignore[type-arg]
+        log: logging.LoggerAdapter | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")

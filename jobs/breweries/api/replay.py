@@ -321,7 +321,7 @@ class ReplayServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://{host!s}:{port}/v1"
 
     def __enter__(self) -> ReplayServer:
         self._thread = threading.Thread(target=self.serve_forever, name="api-replay", daemon=True)

@@ -56,7 +56,7 @@ class StageContext:
     run_date: date
     store: Store
     run_id: str
-    log: logging.LoggerAdapter  # type: ignore[type-arg]
+    log: logging.LoggerAdapter
     # A factory, not a session: bronze needs no JVM, so none is started for it.
     spark_factory: Callable[[], SparkSession]
 

@@ -12,7 +12,7 @@ from breweries.stages.base import StageContext, StageResult
 from breweries.storage import join_uri
 
 
-def api_client(settings: Settings, log: logging.LoggerAdapter) -> BreweryApiClient:  # type: ignore[type-arg]
+def api_client(settings: Settings, log: logging.LoggerAdapter) -> BreweryApiClient:
     return BreweryApiClient(
         settings.api_url,
         timeout_seconds=settings.http_timeout_seconds,

@@ -19,7 +19,7 @@ from breweries.transforms.silver import (
 def run(ctx: StageContext) -> StageResult:
     layout, day = ctx.layout, ctx.run_date
     silver = read_table(ctx.spark, layout.silver_uri(day), SILVER_SCHEMA)
-    metrics = quality_metrics(silver).first().asDict()  # type: ignore[union-attr]
+    metrics = quality_metrics(silver).collect()[0].asDict()  # one row, the aggregate
     # Counted from the manifest and the quarantine table, not from what silver says of itself.
     quarantine = read_table(ctx.spark, layout.quarantine_uri(day), QUARANTINE_SCHEMA)
     quarantined = count_by(quarantine, QUARANTINE_REASON)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from datetime import date
+from functools import partial
 from typing import Any
 
 from breweries.errors import StorageError
@@ -67,12 +68,10 @@ class S3Store(Store):
         self.delete_tree(final_uri)
         for key in keys:
             target = dst_key.rstrip("/") + "/" + key[len(src_prefix) :]
-            source = {"Bucket": src_bucket, "Key": key}
-            self._call(
-                "copy",
-                f"s3a://{dst_bucket}/{target}",
-                lambda c, s=source, t=target: c.copy_object(Bucket=dst_bucket, Key=t, CopySource=s),
+            copy = partial(
+                _copy_object, source={"Bucket": src_bucket, "Key": key}, bucket=dst_bucket, key=target
             )
+            self._call("copy", f"s3a://{dst_bucket}/{target}", copy)
         self.delete_tree(staging_uri)
 
     @contextlib.contextmanager
@@ -83,7 +82,7 @@ class S3Store(Store):
     def _delete_keys(self, uri: str, bucket: str, keys: list[str]) -> None:
         for start in range(0, len(keys), 1000):  # DeleteObjects takes at most 1,000 keys a call
             batch = {"Objects": [{"Key": k} for k in keys[start : start + 1000]]}
-            self._call("delete", uri, lambda c, b=batch: c.delete_objects(Bucket=bucket, Delete=b))
+            self._call("delete", uri, partial(_delete_objects, bucket=bucket, batch=batch))
 
     def _keys(self, uri: str, bucket: str, prefix: str) -> list[str]:
         keys: list[str] = []
@@ -92,7 +91,7 @@ class S3Store(Store):
             kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
             if token:
                 kwargs["ContinuationToken"] = token
-            page = self._call("list", uri, lambda c, kw=kwargs: c.list_objects_v2(**kw))
+            page = self._call("list", uri, partial(_list_objects, kwargs=kwargs))
             keys.extend(o["Key"] for o in page.get("Contents", []))
             if not page.get("IsTruncated"):
                 return keys
@@ -121,3 +120,15 @@ class S3Store(Store):
             addressing = {"addressing_style": "path" if self.path_style else "virtual"}
             self._s3_client = boto3.client("s3", endpoint_url=self.endpoint_url, config=Config(s3=addressing))
         return self._s3_client
+
+
+def _copy_object(client: Any, *, source: dict[str, str], bucket: str, key: str) -> Any:
+    return client.copy_object(Bucket=bucket, Key=key, CopySource=source)
+
+
+def _delete_objects(client: Any, *, bucket: str, batch: dict[str, Any]) -> Any:
+    return client.delete_objects(Bucket=bucket, Delete=batch)
+
+
+def _list_objects(client: Any, *, kwargs: dict[str, Any]) -> Any:
+    return client.list_objects_v2(**kwargs)
