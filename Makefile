@@ -19,7 +19,7 @@ KIND_CLUSTER     ?= breweries
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo run test lint format bench images images-kind images-pin cluster-up cluster-down clean
+.PHONY: help setup demo run test test-fast lint format bench images images-kind images-pin cluster-up cluster-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,6 +51,10 @@ run: $(SETUP_STAMP) ## run the pipeline against BREWERIES_API_URL (pass flags wi
 
 test: setup ## run every test (pytest fails when it selects none)
 	HELM=$(HELM) $(BIN)/pytest
+
+# The lane to run while developing: units, the chart, and one whole local run (tests/integration/test_pipeline.py).
+test-fast: setup ## unit and chart tests and one end-to-end run, in about a minute (no slow, faults, bench or e2e)
+	HELM=$(HELM) $(BIN)/pytest -m "not slow and not faults and not bench and not e2e"
 
 lint: setup $(LINT_STAMP) ## ruff, mypy, hadolint on the Dockerfiles, checkov on the rendered chart and argo/
 	$(BIN)/ruff check jobs tests bench images

@@ -10,6 +10,8 @@ import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
+pytestmark = pytest.mark.bench
+
 
 @pytest.fixture
 def quick_bench():

@@ -39,6 +39,7 @@ def clean_env(**values: str) -> dict[str, str]:
     return {**env, **values}
 
 
+@pytest.mark.slow
 def test_breweries_run_against_a_running_replay_produces_gold_for_every_brewery(
     tmp_path, replay_process, spark
 ):
@@ -93,6 +94,7 @@ def test_an_unreachable_api_ends_in_one_line_that_names_it_and_suggests_the_demo
     assert f"the API at {api} cannot be reached" in errors[0] and "breweries demo" in errors[0]
 
 
+@pytest.mark.slow
 def test_the_stage_entry_point_runs_under_spark_submit_like_a_spark_application(tmp_path, replay_process):
     # What a SparkApplication's driver runs: spark-submit of run_stage.py, the stage named by the
     # image's BREWERIES_STAGE, the workflow's --date and --force.
@@ -127,6 +129,7 @@ def test_the_stage_entry_point_without_a_stage_says_what_sets_it() -> None:
     assert "BREWERIES_STAGE is not set" in result.stderr
 
 
+@pytest.mark.slow
 def test_demo_prints_gold_rows_and_a_passing_quality_summary(tmp_path, spark, capsys):
     assert main(["demo", "--storage-root", str(tmp_path), "--date", "2026-01-03"]) == EXIT_OK
     out = capsys.readouterr().out

@@ -123,6 +123,7 @@ def test_a_rerun_skips_finished_stages(full_run, monkeypatch, capfd):
     assert capfd.readouterr().err.count("already done for this date: skipped") == len(STAGE_NAMES)
 
 
+@pytest.mark.slow
 def test_force_rebuilds_every_stage_with_identical_output(full_run, monkeypatch, spark):
     root, replay = full_run
     pipeline_env(monkeypatch, root, replay.url)
