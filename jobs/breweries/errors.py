@@ -86,7 +86,7 @@ class StageError(PipelineError):
     retryable = False
 
     def __init__(self, stage: str, run_date: date, cause: BaseException) -> None:
-        super().__init__(f"stage {stage} failed for {run_date.isoformat()}: {cause}")
+        super().__init__(f"stage {stage} failed for {run_date.isoformat()}: {describe(cause)}")
         self.stage, self.run_date, self.cause = stage, run_date, cause
         self.exit_code = exit_code_of(cause)
 
@@ -99,6 +99,23 @@ FAILURES: tuple[type[PipelineError], ...] = (
     MissingUpstreamError,
     RunDateBusyError,
 )
+
+
+def describe(exc: BaseException, limit: int = 1000) -> str:
+    """One line for a log or a message. A JVM error (py4j's) is its own message and its root cause,
+    not the Java stack trace that its text carries."""
+    java = getattr(exc, "java_exception", None)
+    text = str(exc)
+    if java is not None:
+        try:
+            root = java
+            while root.getCause() is not None and not root.getCause().equals(root):
+                root = root.getCause()
+            text = str(java.toString()) + ("" if root is java else f"; caused by {root.toString()}")
+        except Exception:  # the JVM is gone: its text still has the message first
+            text = text.split("\n\tat ", 1)[0]
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def exit_code_of(exc: BaseException) -> int:

@@ -15,7 +15,7 @@ from functools import partial
 
 from pyspark.sql import SparkSession
 
-from breweries.errors import DataQualityError, SettingsError, StageError, can_retry
+from breweries.errors import DataQualityError, SettingsError, StageError, can_retry, describe
 from breweries.logs import get_logger
 from breweries.notify import failure_message, post_webhook
 from breweries.pipeline import STAGE_NAMES, stage
@@ -135,7 +135,7 @@ def _with_retries(
                 raise
             delay = policy.backoff_seconds * 2**number
             ctx.log.warning(
-                f"attempt {number + 1} failed, retrying in {delay:g} s: {exc}",
+                f"attempt {number + 1} failed, retrying in {delay:g} s: {describe(exc)}",
                 extra={"error_type": type(exc).__name__},
             )
             sleep(delay)
@@ -144,7 +144,7 @@ def _with_retries(
 
 def _failure_message(stage: str, run_date: date, exc: BaseException) -> dict[str, object]:
     details = exc.report.failure_details(exc.report_uri) if isinstance(exc, DataQualityError) else {}
-    return failure_message(run_date=run_date.isoformat(), stage=stage, error=str(exc), details=details)
+    return failure_message(run_date=run_date.isoformat(), stage=stage, error=describe(exc), details=details)
 
 
 def execute(settings: Settings, run_date: date, stages: Iterable[str], policy: RunPolicy) -> None:

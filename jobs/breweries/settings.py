@@ -55,6 +55,9 @@ class Settings:
     s3_endpoint_url: str | None = None
     # Path-style addressing (host/bucket/key), which MinIO needs; unset: on whenever an endpoint is.
     s3_path_style_access: bool | None = None
+    s3_region: str = "us-east-1"
+    # Where local Spark finds the S3A connector jars (empty: the checkout's .tools/jars).
+    s3a_jars_dir: str = ""
     # True when spark-submit started this process (a SparkApplication): the master and driver
     # networking then come from the submit conf. Derived, not configured.
     spark_submitted: bool = False
@@ -93,7 +96,10 @@ class Settings:
     def open_store(self) -> Store:
         """The storage backend every layer lives on."""
         return open_store(
-            self.storage_root, s3_endpoint_url=self.s3_endpoint_url, s3_path_style=self.s3_path_style
+            self.storage_root,
+            s3_endpoint_url=self.s3_endpoint_url,
+            s3_path_style=self.s3_path_style,
+            s3_region=self.s3_region,
         )
 
     @property

@@ -12,6 +12,8 @@ from importlib import resources
 
 from pyspark.sql import SparkSession
 
+from breweries import s3a
+from breweries.connector import connector_jars
 from breweries.logs import get_logger
 from breweries.settings import Settings
 
@@ -32,16 +34,20 @@ _LOCAL_CONF = {
     "spark.driver.host": "127.0.0.1",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
-    # No .crc side file for every Parquet file written to the local disk.
-    "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
     # Task commit moves files straight into the output: one rename per file, not two. Safe here
     # because every table is written to a staging folder and swapped in whole.
     "spark.hadoop.mapreduce.fileoutputcommitter.algorithm.version": "2",
 }
 
 
-# Lines the JVM prints itself, before any logging is configured, that say nothing to a user.
-_JVM_NOISE = ("WARNING: Using incubator modules:",)
+# No .crc side file for every Parquet file written to the local disk. Not with the layers on S3:
+# the S3A connector buffers uploads on local disk through the checksummed file system.
+_LOCAL_LAYERS_CONF = {"spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem"}
+
+# Lines the JVM prints itself, outside any logging configuration, that say nothing to a user: its
+# incubator-module notice, and the AWS SDK bundle's shaded SLF4J finding no binding of its own
+# (the SDK's internal logging only; Spark's goes through log4j as configured).
+_JVM_NOISE = ("WARNING: Using incubator modules:", "SLF4J: ")
 
 
 def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
@@ -56,7 +62,8 @@ def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         # Python workers must be this interpreter: `python3` on PATH may be another minor version.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        for key, value in _LOCAL_CONF.items():
+        local_conf = _LOCAL_CONF if settings.on_object_storage else {**_LOCAL_CONF, **_LOCAL_LAYERS_CONF}
+        for key, value in local_conf.items():
             builder = builder.config(key, value)
         builder = builder.config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
         builder = builder.config("spark.driver.memory", settings.spark_driver_memory)
@@ -69,9 +76,15 @@ def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
             # A run of seconds never repays the optimizing C2 compiler's warm-up.
             java_options.append("-XX:TieredStopAtLevel=1")
         builder = builder.config("spark.driver.extraJavaOptions", " ".join(java_options))
-    if settings.s3_endpoint_url:
-        builder = builder.config("spark.hadoop.fs.s3a.endpoint", settings.s3_endpoint_url)
-        builder = builder.config("spark.hadoop.fs.s3a.path.style.access", "true")
+    if settings.on_object_storage:
+        hadoop = s3a.hadoop_conf(
+            endpoint=settings.s3_endpoint_url, region=settings.s3_region, path_style=settings.s3_path_style
+        )
+        for key, value in {**{f"spark.hadoop.{k}": v for k, v in hadoop.items()}, **s3a.SPARK_CONF}.items():
+            builder = builder.config(key, value)
+        if not settings.spark_submitted:  # a stage image has the connector in Spark's own jars
+            classpath = ":".join(str(jar) for jar in connector_jars(settings))
+            builder = builder.config("spark.driver.extraClassPath", classpath)
     if settings.spark_submitted:
         spark = builder.getOrCreate()
     else:

@@ -6,6 +6,8 @@ import re
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from breweries.errors import (
     EXIT_OK,
     FAILURES,
@@ -18,6 +20,7 @@ from breweries.errors import (
     StageError,
     StorageError,
     can_retry,
+    describe,
     exit_code_of,
 )
 
@@ -64,3 +67,14 @@ def test_a_failed_stage_ends_the_run_with_its_causes_code() -> None:
     assert StageError("bronze", day, SettingsError("bad")).exit_code == 2
     assert StageError("gold", day, MissingUpstreamError("gold", "silver", day)).exit_code == 4
     assert StageError("silver", day, ValueError("unexpected")).exit_code == PipelineError.exit_code
+
+
+def test_a_jvm_error_is_described_by_its_message_and_root_cause_in_one_line(spark) -> None:
+    from py4j.protocol import Py4JJavaError
+
+    with pytest.raises(Py4JJavaError) as failure:  # a Java exception with a cause, raised in the JVM
+        spark.sparkContext._jvm.java.lang.Class.forName("no.such.Class")
+    described = describe(failure.value)
+    assert described.startswith("java.lang.ClassNotFoundException: no.such.Class")
+    assert "\n" not in described and "\tat " not in str(described)
+    assert len(describe(RuntimeError("x" * 5000))) == 1000

@@ -24,8 +24,14 @@ __all__ = [
 ]
 
 
-def open_store(root_uri: str, *, s3_endpoint_url: str | None = None, s3_path_style: bool = False) -> Store:
+def open_store(
+    root_uri: str,
+    *,
+    s3_endpoint_url: str | None = None,
+    s3_path_style: bool = False,
+    s3_region: str | None = None,
+) -> Store:
     """The backend for ``root_uri`` (``file://`` or ``s3a://``, as :func:`normalize_uri` gives)."""
     if is_s3(root_uri):
-        return S3Store(s3_endpoint_url, path_style=s3_path_style)
+        return S3Store(s3_endpoint_url, path_style=s3_path_style, region=s3_region)
     return LocalStore()

@@ -1,8 +1,12 @@
 """S3 or MinIO as storage, through boto3.
 
-There is no rename on S3: publishing copies the staged objects under the final prefix, and the state
-record written after it is what marks an output complete. Nor is there a lock that outlives a
-killed pod safely: on object storage the workflow's per-date mutex serializes runs of a date.
+There is no rename on S3, so publishing a table cannot be atomic: the staged objects are copied
+under the final prefix, with ``_SUCCESS`` last, after the old objects are deleted. A reader that
+lists the folder meanwhile can see it empty or partly copied, never old and new objects together.
+What says an output is complete is its stage's state record, which is deleted before the output is
+touched and written after it is published; every stage checks its inputs' records before reading.
+Nor is there a lock that outlives a killed pod safely: the workflow's per-date mutex serializes
+runs of a date on object storage.
 """
 
 from __future__ import annotations
@@ -19,10 +23,14 @@ from breweries.storage.uris import split_s3
 
 
 class S3Store(Store):
-    def __init__(self, endpoint_url: str | None = None, *, path_style: bool = False) -> None:
-        """``endpoint_url`` None means AWS; ``path_style`` addresses ``host/bucket/key`` (MinIO)."""
+    def __init__(
+        self, endpoint_url: str | None = None, *, path_style: bool = False, region: str | None = None
+    ) -> None:
+        """``endpoint_url`` None means AWS; ``path_style`` addresses ``host/bucket/key`` (MinIO);
+        ``region`` None leaves it to the standard AWS variables."""
         self.endpoint_url = endpoint_url
         self.path_style = path_style
+        self.region = region
         self._s3_client: Any = None
 
     def write_bytes(self, uri: str, data: bytes) -> None:
@@ -55,16 +63,36 @@ class S3Store(Store):
         self._delete_keys(uri, bucket, self._keys(uri, bucket, key.rstrip("/") + "/"))
 
     def delete_trees_named(self, prefix_uri: str) -> None:
+        """Also aborts the multipart uploads under the prefix: a writer killed mid-upload (Spark's
+        magic committer holds every task's output as pending uploads until job commit) leaves
+        them behind, invisible in listings but kept, and billed, until aborted."""
         bucket, key = split_s3(prefix_uri)
         # Every key under the prefix is in one of those trees: delete what the listing found.
         self._delete_keys(prefix_uri, bucket, self._keys(prefix_uri, bucket, key))
+        for upload in self.pending_uploads(prefix_uri):
+            self._call("abort", prefix_uri, partial(_abort_upload, bucket=bucket, **upload))
+
+    def pending_uploads(self, prefix_uri: str) -> list[dict[str, str]]:
+        """The multipart uploads begun and neither completed nor aborted under ``prefix_uri``."""
+        bucket, key = split_s3(prefix_uri)
+        uploads: list[dict[str, str]] = []
+        markers: dict[str, str] = {}
+        while True:
+            page = self._call(
+                "list uploads", prefix_uri, partial(_list_uploads, bucket=bucket, prefix=key, **markers)
+            )
+            uploads.extend({"key": u["Key"], "upload_id": u["UploadId"]} for u in page.get("Uploads", []))
+            if not page.get("IsTruncated"):
+                return uploads
+            markers = {"key_marker": page["NextKeyMarker"], "upload_id_marker": page["NextUploadIdMarker"]}
 
     def replace_tree(self, staging_uri: str, final_uri: str) -> None:
         """Copies, then deletes the staging: the state record written afterwards marks completion."""
         src_bucket, src_key = split_s3(staging_uri)
         dst_bucket, dst_key = split_s3(final_uri)
         src_prefix = src_key.rstrip("/") + "/"
-        keys = self._keys(staging_uri, src_bucket, src_prefix)
+        # _SUCCESS last: a reader that waits for the marker never reads a partly copied folder.
+        keys = sorted(self._keys(staging_uri, src_bucket, src_prefix), key=lambda k: k.endswith("/_SUCCESS"))
         self.delete_tree(final_uri)
         for key in keys:
             target = dst_key.rstrip("/") + "/" + key[len(src_prefix) :]
@@ -118,7 +146,9 @@ class S3Store(Store):
             from botocore.config import Config
 
             addressing = {"addressing_style": "path" if self.path_style else "virtual"}
-            self._s3_client = boto3.client("s3", endpoint_url=self.endpoint_url, config=Config(s3=addressing))
+            self._s3_client = boto3.client(
+                "s3", endpoint_url=self.endpoint_url, region_name=self.region, config=Config(s3=addressing)
+            )
         return self._s3_client
 
 
@@ -132,3 +162,14 @@ def _delete_objects(client: Any, *, bucket: str, batch: dict[str, Any]) -> Any:
 
 def _list_objects(client: Any, *, kwargs: dict[str, Any]) -> Any:
     return client.list_objects_v2(**kwargs)
+
+
+def _list_uploads(
+    client: Any, *, bucket: str, prefix: str, key_marker: str = "", upload_id_marker: str = ""
+) -> Any:
+    markers = {"KeyMarker": key_marker, "UploadIdMarker": upload_id_marker} if key_marker else {}
+    return client.list_multipart_uploads(Bucket=bucket, Prefix=prefix, **markers)
+
+
+def _abort_upload(client: Any, *, bucket: str, key: str, upload_id: str) -> Any:
+    return client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
