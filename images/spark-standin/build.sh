@@ -76,11 +76,19 @@ if ! docker image inspect "$rootfs_image" >/dev/null 2>&1; then
   docker import --message "debootstrap --variant=minbase $suite: $packages" "$rootfs_tar" "$rootfs_image" >/dev/null
 fi
 
-# The build context is exactly what the Dockerfile copies: this folder and the checked sdist.
-say "building $tag"
-tar -c -C "$cache" "$pyspark" -C "$root" "$here" \
-  | docker build --build-arg ROOTFS_IMAGE="$rootfs_image" -f "$here/Dockerfile" -t "$tag" - \
-    >"$cache/build.log" 2>&1 || { tail -n 20 "$cache/build.log" >&2; fail "docker build of $tag failed (log: $cache/build.log)"; }
+# The build context is exactly what the Dockerfile copies: this folder and the checked sdist. The
+# image carries a hash of its inputs; when they have not changed, not even the 434 MB sdist is sent.
+inputs="$(cat "$here/Dockerfile" "$here/entrypoint.sh" "$here/pyspark.sha256" \
+  <(docker image inspect --format '{{.Id}}' "$rootfs_image") | sha256sum | cut -c1-64)"
+if [ "$(docker image inspect --format '{{index .Config.Labels "breweries.inputs"}}' "$tag" 2>/dev/null)" = "$inputs" ]; then
+  say "$tag is up to date"
+else
+  say "building $tag"
+  tar -c -C "$cache" "$pyspark" -C "$root" "$here" \
+    | docker build --label "breweries.inputs=$inputs" --build-arg ROOTFS_IMAGE="$rootfs_image" \
+      -f "$here/Dockerfile" -t "$tag" - >"$cache/build.log" 2>&1 \
+    || { tail -n 20 "$cache/build.log" >&2; fail "docker build of $tag failed (log: $cache/build.log)"; }
+fi
 id="$(docker image inspect --format '{{.Id}}' "$tag")"
 {
   echo "# Written by images/spark-standin/build.sh; see README.md. Commit it when it changes."

@@ -15,8 +15,9 @@ docker info >/dev/null 2>&1 && exit 0
 
 installed=""
 if ! command -v dockerd >/dev/null || ! command -v docker >/dev/null; then
-  [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null \
-    || fail "no Docker engine and no way to install one here: install Docker (Debian: apt-get install docker.io) and start dockerd"
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+    fail "no Docker engine and no way to install one here: install Docker (Debian: apt-get install docker.io) and start dockerd"
+  fi
   mkdir -p "$tools/docker"
   { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io; } \
     >"$tools/docker/apt.log" 2>&1 \
