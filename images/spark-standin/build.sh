@@ -48,13 +48,13 @@ if [ ! -s "$rootfs_tar" ]; then
     command -v apt-get >/dev/null || fail "debootstrap is not installed; install it (Debian: apt-get install debootstrap)"
     say "installing Debian's debootstrap"
     { apt-get update && apt-get install -y --no-install-recommends debootstrap; } >"$cache/apt.log" 2>&1 \
-      || fail "apt-get could not install debootstrap (no network to Debian's packages?); log: $cache/apt.log"
+      || fail "debootstrap is missing and apt-get could not install it: check the network to Debian's packages, or apt-get install debootstrap (log: $cache/apt.log)"
   fi
   rootfs="$cache/rootfs.partial"
   rm -rf "$rootfs"
   say "debootstrap --variant=minbase $suite ($arch) with $packages (a few minutes, first time only)"
   nice debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" >"$cache/debootstrap.log" 2>&1 \
-    || fail "debootstrap could not build $suite (no network to Debian's packages?); log: $cache/debootstrap.log"
+    || fail "debootstrap could not build $suite: check the network to Debian's packages (log: $cache/debootstrap.log)"
   # What was installed, recorded before apt's lists are dropped: Debian keeps only the newest
   # point release of a suite, so these versions are the pin that can be checked later.
   release="$(find "$rootfs/var/lib/apt/lists" -name "*_dists_${suite}_*Release" | head -1)"

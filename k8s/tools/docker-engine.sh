@@ -21,7 +21,7 @@ if ! command -v dockerd >/dev/null || ! command -v docker >/dev/null; then
   mkdir -p "$tools/docker"
   { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io; } \
     >"$tools/docker/apt.log" 2>&1 \
-    || fail "apt-get could not install docker.io (no network to Debian's packages?); log: $tools/docker/apt.log"
+    || fail "no Docker engine, and apt-get could not install docker.io: check the network to Debian's packages (log: $tools/docker/apt.log)"
   installed="installed Debian's docker.io, "
 fi
 
