@@ -19,7 +19,7 @@ KIND_CLUSTER     ?= breweries
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo run test test-fast lint format bench images images-kind images-pin cluster-up cluster-down clean
+.PHONY: help setup demo run test test-fast lint format bench images images-standin images-kind images-pin cluster-up cluster-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -60,7 +60,7 @@ lint: setup $(LINT_STAMP) ## ruff, mypy, hadolint on the Dockerfiles, checkov on
 	$(BIN)/ruff check jobs tests bench images
 	$(BIN)/ruff format --check jobs tests bench images
 	$(BIN)/mypy
-	$(TOOLS)/lint/bin/hadolint images/base/Dockerfile images/stage/Dockerfile
+	$(TOOLS)/lint/bin/hadolint images/base/Dockerfile images/stage/Dockerfile images/spark-standin/Dockerfile
 	rm -rf $(TOOLS)/rendered
 	$(HELM) template breweries helm/breweries --namespace breweries --output-dir $(TOOLS)/rendered/defaults >/dev/null
 	$(HELM) template breweries helm/breweries --namespace breweries --values helm/breweries/ci/all-on-values.yaml \
@@ -76,21 +76,20 @@ bench: $(SETUP_STAMP) ## benchmarks (minutes; not part of make test); each appen
 	@status=0; for bench in extraction transforms whole_run; do \
 		echo "== bench/$$bench.py"; $(BIN)/python bench/$$bench.py || status=1; done; exit $$status
 
-images: $(SETUP_STAMP) ## build the base image and one image per stage with docker, tagged $(VERSION)
-	rm -rf dist && $(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
-	docker build -f images/base/Dockerfile -t $(IMAGE_REPOSITORY)-base:$(VERSION) .
-	for stage in $(STAGES); do \
-		docker build -f images/stage/Dockerfile --build-arg STAGE=$$stage \
-			--build-arg BASE_IMAGE=$(IMAGE_REPOSITORY)-base:$(VERSION) \
-			-t $(IMAGE_REPOSITORY)-$$(echo $$stage | tr _ -):$(VERSION) . || exit 1; \
-	done
+images: $(SETUP_STAMP) ## build the base image and one image per stage with docker, tagged $(VERSION) (no image registry needed)
+	VERSION=$(VERSION) IMAGE_REPOSITORY=$(IMAGE_REPOSITORY) STAGES="$(STAGES)" PYTHON=$(BIN)/python images/build.sh
+
+images-standin: ## build breweries-spark-standin:4.0.1-bookworm, apache/spark's stand-in (debootstrap + pyspark)
+	k8s/tools/docker-engine.sh
+	images/spark-standin/build.sh
 
 images-kind: images ## load the images into the kind cluster $(KIND_CLUSTER)
 	kind load docker-image --name $(KIND_CLUSTER) $(IMAGE_REPOSITORY)-base:$(VERSION) \
 		$(foreach stage,$(STAGES),$(IMAGE_REPOSITORY)-$(subst _,-,$(stage)):$(VERSION))
 
-images-pin: ## record the SHA-256 of the S3A connector jars in images/connector-jars.sha256 (needs mvn)
+images-pin: ## record the SHA-256 of the connector jars and of the images' Python wheels (needs mvn, pip)
 	k8s/tools/connector-jars.sh --pin
+	images/python-wheels.sh --pin
 
 cluster-up: $(HELM) ## a kind cluster with Argo Workflows, the Spark Operator, MinIO and the chart (needs docker, kind, kubectl)
 	HELM=$(HELM) k8s/cluster-up.sh
