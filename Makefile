@@ -19,7 +19,7 @@ KIND_CLUSTER     ?= breweries
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo run test test-fast lint format bench images images-standin images-kind images-pin cluster-up cluster-down clean
+.PHONY: help setup demo run minio minio-down test test-fast lint format bench images images-standin images-kind images-pin cluster-up cluster-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,7 +49,20 @@ demo: $(SETUP_STAMP) ## run the whole pipeline offline on the bundled snapshot (
 run: $(SETUP_STAMP) ## run the pipeline against BREWERIES_API_URL (pass flags with RUN_ARGS="--date 2026-01-01")
 	$(BIN)/breweries run $(RUN_ARGS)
 
-test: setup ## run every test (pytest fails when it selects none)
+# The S3 tests run against MinIO, built from its pinned Go module where Go is installed (else moto).
+MINIO    := $(TOOLS)/bin/minio
+S3_SERVER := $(if $(shell command -v go 2>/dev/null),$(MINIO))
+
+$(MINIO): k8s/versions.env k8s/tools/build-minio.sh
+	k8s/tools/build-minio.sh
+
+minio: $(SETUP_STAMP) $(MINIO) ## start a MinIO on 127.0.0.1:9000 with a bucket per layer; prints how to run on it
+	PYTHON=$(BIN)/python k8s/tools/minio.sh up
+
+minio-down: ## stop the MinIO that make minio started
+	k8s/tools/minio.sh down
+
+test: setup $(S3_SERVER) ## run every test (pytest fails when it selects none)
 	HELM=$(HELM) $(BIN)/pytest
 
 # The lane to run while developing: units, the chart, and one whole local run (tests/integration/test_pipeline.py).

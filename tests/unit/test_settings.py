@@ -116,3 +116,11 @@ def test_spark_log_level_is_one_of_log4js():
     assert Settings.from_env({"BREWERIES_SPARK_LOG_LEVEL": "WARN"}).spark_log_level == "WARN"
     with pytest.raises(SettingsError, match="BREWERIES_SPARK_LOG_LEVEL must be one of off, fatal, error"):
         Settings.from_env({"BREWERIES_SPARK_LOG_LEVEL": "loud"})
+
+
+def test_a_run_on_local_folders_puts_no_connector_on_sparks_classpath(spark):
+    # The shared test session is a local-folder one: no S3A jars, no S3A committer.
+    conf = spark.sparkContext.getConf()
+    assert conf.get("spark.driver.extraClassPath") is None
+    assert conf.get("spark.sql.sources.commitProtocolClass") is None
+    assert conf.get("spark.hadoop.fs.file.impl") == "org.apache.hadoop.fs.RawLocalFileSystem"

@@ -137,4 +137,8 @@ seccompProfile:
 - name: BREWERIES_S3_ENDPOINT
   value: {{ . | quote }}
 {{- end }}
+- name: BREWERIES_S3_REGION
+  value: {{ .Values.storage.region | quote }}
+- name: BREWERIES_S3_PATH_STYLE_ACCESS
+  value: {{ .Values.storage.pathStyleAccess | quote }}
 {{- end -}}

@@ -51,6 +51,7 @@ spec:
     {{- range $key, $value := $root.Values.spark.extraConf }}
     {{ $key }}: {{ $value | quote }}
     {{- end }}
+  # The S3A settings of breweries/s3a.py, which local Spark applies too (tests/chart checks they agree).
   hadoopConf:
     {{- if $endpoint }}
     fs.s3a.endpoint: {{ $endpoint | quote }}

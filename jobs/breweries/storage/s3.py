@@ -73,15 +73,21 @@ class S3Store(Store):
             self._call("abort", prefix_uri, partial(_abort_upload, bucket=bucket, **upload))
 
     def pending_uploads(self, prefix_uri: str) -> list[dict[str, str]]:
-        """The multipart uploads begun and neither completed nor aborted under ``prefix_uri``."""
+        """The multipart uploads begun and neither completed nor aborted under ``prefix_uri``.
+
+        The bucket's whole list, filtered here: MinIO lists uploads under a prefix only when the
+        prefix is a whole object key.
+        """
         bucket, key = split_s3(prefix_uri)
         uploads: list[dict[str, str]] = []
         markers: dict[str, str] = {}
         while True:
-            page = self._call(
-                "list uploads", prefix_uri, partial(_list_uploads, bucket=bucket, prefix=key, **markers)
+            page = self._call("list uploads", prefix_uri, partial(_list_uploads, bucket=bucket, **markers))
+            uploads.extend(
+                {"key": u["Key"], "upload_id": u["UploadId"]}
+                for u in page.get("Uploads", [])
+                if u["Key"].startswith(key)
             )
-            uploads.extend({"key": u["Key"], "upload_id": u["UploadId"]} for u in page.get("Uploads", []))
             if not page.get("IsTruncated"):
                 return uploads
             markers = {"key_marker": page["NextKeyMarker"], "upload_id_marker": page["NextUploadIdMarker"]}
@@ -146,7 +152,8 @@ class S3Store(Store):
             from botocore.config import Config
 
             addressing = {"addressing_style": "path" if self.path_style else "virtual"}
-            self._s3_client = boto3.client(
+            # A session of its own: boto3's default session keeps the first credentials it finds.
+            self._s3_client = boto3.session.Session().client(
                 "s3", endpoint_url=self.endpoint_url, region_name=self.region, config=Config(s3=addressing)
             )
         return self._s3_client
@@ -164,11 +171,9 @@ def _list_objects(client: Any, *, kwargs: dict[str, Any]) -> Any:
     return client.list_objects_v2(**kwargs)
 
 
-def _list_uploads(
-    client: Any, *, bucket: str, prefix: str, key_marker: str = "", upload_id_marker: str = ""
-) -> Any:
+def _list_uploads(client: Any, *, bucket: str, key_marker: str = "", upload_id_marker: str = "") -> Any:
     markers = {"KeyMarker": key_marker, "UploadIdMarker": upload_id_marker} if key_marker else {}
-    return client.list_multipart_uploads(Bucket=bucket, Prefix=prefix, **markers)
+    return client.list_multipart_uploads(Bucket=bucket, **markers)
 
 
 def _abort_upload(client: Any, *, bucket: str, key: str, upload_id: str) -> Any:
