@@ -80,6 +80,19 @@ class S3Server:
         for name in names:
             self.client().create_bucket(Bucket=name)
 
+    def request_counts(self) -> dict[str, int]:
+        """Requests served so far, by S3 API (MinIO's own counters; empty for moto)."""
+        if not self.is_minio:
+            return {}
+        text = requests.get(f"{self.endpoint}/minio/metrics/v3/api/requests", timeout=10).text
+        counts: dict[str, int] = {}
+        for line in text.splitlines():
+            if line.startswith("minio_api_requests_total{"):
+                labels, value = line.rsplit(" ", 1)
+                api = labels.split('name="', 1)[1].split('"', 1)[0]
+                counts[api] = counts.get(api, 0) + int(float(value))
+        return counts
+
     def keys(self, bucket: str) -> list[str]:
         paginator = self.client().get_paginator("list_objects_v2")
         return sorted(
@@ -141,7 +154,9 @@ def _minio() -> Iterator[S3Server]:
     user, password = "test-" + secrets.token_hex(6), secrets.token_hex(20)
     with tempfile.TemporaryDirectory(prefix="minio-") as data:
         env = {**os.environ, "MINIO_ROOT_USER": user, "MINIO_ROOT_PASSWORD": password,
-               "MINIO_BROWSER": "off", "MINIO_UPDATE": "off", "MINIO_CI_CD": "1"}  # fmt: skip
+               "MINIO_BROWSER": "off", "MINIO_UPDATE": "off", "MINIO_CI_CD": "1",
+               # Its request counters, for bench/whole_run.py: loopback only, and gone with the server.
+               "MINIO_PROMETHEUS_AUTH_TYPE": "public"}  # fmt: skip
         command = [str(MINIO), "server", data, "--quiet",
                    "--address", f"127.0.0.1:{port}", "--console-address", f"127.0.0.1:{console}"]  # fmt: skip
         log = Path(data).parent / f"minio-{port}.log"
