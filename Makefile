@@ -19,7 +19,7 @@ KIND_CLUSTER     ?= breweries
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo run minio minio-down test test-fast lint format bench images images-standin images-kind images-pin cluster-up cluster-down clean
+.PHONY: help setup demo run minio minio-down test test-fast lint format bench images images-standin images-test images-kind images-pin cluster-up cluster-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -91,6 +91,9 @@ bench: $(SETUP_STAMP) ## benchmarks (minutes; not part of make test); each appen
 
 images: $(SETUP_STAMP) ## build the base image and one image per stage with docker, tagged $(VERSION) (no image registry needed)
 	VERSION=$(VERSION) IMAGE_REPOSITORY=$(IMAGE_REPOSITORY) STAGES="$(STAGES)" PYTHON=$(BIN)/python images/build.sh
+
+images-test: images $(S3_SERVER) ## the images' contract, and the five stage images running the pipeline as drivers would
+	HELM=$(HELM) $(BIN)/pytest tests/images
 
 images-standin: ## build breweries-spark-standin:4.0.1-bookworm, apache/spark's stand-in (debootstrap + pyspark)
 	k8s/tools/docker-engine.sh

@@ -2,7 +2,7 @@
 # make images: the base image and one image per stage, built by the local Docker engine with no
 # image registry and no network inside the builds.
 #
-#   VERSION=0.1.0 [IMAGE_REPOSITORY=breweries] [SPARK_IMAGE=...] [PYTHON=.venv/bin/python] images/build.sh
+#   VERSION=0.1.0 STAGES="bronze silver ..." [IMAGE_REPOSITORY=breweries] [SPARK_IMAGE=...] [PYTHON=.venv/bin/python] images/build.sh
 #
 # The inputs are fetched on the host through the package registries' own clients and checked
 # against the pins in images/: the connector jars (Maven), the dependency wheels (pip). The Spark
@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 version="${VERSION:?set VERSION, e.g. VERSION=0.1.0}"
 repository="${IMAGE_REPOSITORY:-breweries}"
-stages="${STAGES:-bronze silver quality silver_anonymized gold}"
+stages="${STAGES:?set STAGES to the stages, in order (the Makefile passes its list, checked against breweries.pipeline)}"
 python="${PYTHON:-.venv/bin/python}"
 tools="${TOOLS:-.tools}"
 default_spark_image="$(sed -n 's/^ARG SPARK_IMAGE=//p' images/base/Dockerfile)"

@@ -24,7 +24,7 @@ def test_every_stage_step_retries_three_times_with_2s_doubling_backoff(default_m
         assert retry["limit"] == 3
         assert retry["backoff"]["duration"] == "2s"
         assert retry["backoff"]["factor"] == 2
-        assert retry["backoff"]["maxDuration"] == "30m"
+        assert retry["backoff"]["maxDuration"] == "14400s"  # (3 + 1) attempts x 3600 s
         assert templates[stage]["activeDeadlineSeconds"] == 3600
 
 
@@ -35,7 +35,7 @@ def test_retry_numbers_come_from_values() -> None:
     )  # fmt: skip
     silver = templates_by_name(one(manifests, "WorkflowTemplate"))["silver"]
     assert silver["retryStrategy"]["limit"] == 5
-    assert silver["retryStrategy"]["backoff"] == {"duration": "10s", "factor": 3, "maxDuration": "30m"}
+    assert silver["retryStrategy"]["backoff"] == {"duration": "10s", "factor": 3, "maxDuration": "5400s"}
     assert silver["activeDeadlineSeconds"] == 900
 
 
@@ -188,6 +188,7 @@ def test_rbac_is_namespaced_and_minimal(default_manifests) -> None:
     assert roles["breweries-workflow"] == [
         {"apiGroups": ["sparkoperator.k8s.io"], "resources": ["sparkapplications"],
          "verbs": ["create", "get", "list", "watch", "delete", "patch"]},
+        {"apiGroups": ["argoproj.io"], "resources": ["workflows/finalizers"], "verbs": ["update"]},
         {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]},
     ]  # fmt: skip
     assert roles["breweries-spark"] == [
@@ -313,3 +314,51 @@ def test_argo_workflows_call_only_templates_the_workflow_template_has(default_ma
         "pipeline",
         "notify-failure",
     }
+
+
+def test_no_retry_is_cut_short_by_the_backoff_window(default_manifests) -> None:
+    # Argo starts no retry once maxDuration has passed since the first attempt: it must cover every
+    # attempt running to its deadline, and the waits between them.
+    templates = templates_by_name(one(default_manifests, "WorkflowTemplate"))
+    for stage in STAGE_ORDER:
+        retry, deadline = templates[stage]["retryStrategy"], templates[stage]["activeDeadlineSeconds"]
+        waits = sum(2 * 2**n for n in range(retry["limit"]))
+        assert int(retry["backoff"]["maxDuration"].removesuffix("s")) >= retry["limit"] * deadline + waits
+    explicit = render("--set", "workflow.retry.backoffMaxDuration=5h")
+    assert (
+        templates_by_name(one(explicit, "WorkflowTemplate"))["gold"]["retryStrategy"]["backoff"][
+            "maxDuration"
+        ]
+        == "5h"
+    )
+
+
+def test_the_network_policy_selects_every_pod_the_pipeline_runs(all_on_manifests) -> None:
+    policy = one(all_on_manifests, "NetworkPolicy")
+    selector = policy["spec"]["podSelector"]["matchLabels"]
+    template = one(all_on_manifests, "WorkflowTemplate")
+    # Workflow step pods (the notifier, the resource steps) get their labels from podMetadata.
+    assert selector.items() <= template["spec"]["podMetadata"]["labels"].items()
+    for app in spark_applications(template).values():
+        for role in ("driver", "executor"):
+            assert selector.items() <= app["spec"][role]["labels"].items()
+    minio = one(all_on_manifests, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert selector.items() <= minio.items()
+
+
+def test_narrowing_the_api_server_cidr_leaves_the_object_store_and_the_api_reachable(
+    all_on_manifests,
+) -> None:
+    egress = one(all_on_manifests, "NetworkPolicy")["spec"]["egress"]
+    by_cidr = {
+        rule["to"][0]["ipBlock"]["cidr"]: [p["port"] for p in rule["ports"]]
+        for rule in egress
+        if "to" in rule and "ipBlock" in rule["to"][0]
+    }
+    assert by_cidr == {"10.96.0.1/32": [443], "203.0.113.0/24": [443]}  # ci/all-on-values.yaml's
+    defaults = render(
+        "--set", "networkPolicy.enabled=true", "--set", "networkPolicy.apiServer.cidr=10.0.0.1/32"
+    )
+    rules = one(defaults, "NetworkPolicy")["spec"]["egress"]
+    endpoints = [r for r in rules if "to" in r and r["to"][0].get("ipBlock", {}).get("cidr") == "0.0.0.0/0"]
+    assert [[p["port"] for p in r["ports"]] for r in endpoints] == [[443, 9000]]

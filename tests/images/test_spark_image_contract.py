@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pytest
 
+from breweries.pipeline import STAGE_NAMES
+
 REPO = Path(__file__).resolve().parents[2]
 VERSION = re.search(r'^version = "(.+)"$', (REPO / "pyproject.toml").read_text(), re.MULTILINE).group(1)
 BASE = f"breweries-base:{VERSION}"
 STANDIN = "breweries-spark-standin:4.0.1-bookworm"
-STAGES = ("bronze", "silver", "quality", "silver_anonymized", "gold")
 PROBE = REPO / "tests" / "images" / "container_probe.py"
 
 # What a pod of these images needs writable when its root filesystem is read-only (the chart's
@@ -285,7 +286,7 @@ def test_the_notifier_posts_a_failed_workflow_from_the_base_image(base: str, web
     assert webhook.url not in result.stdout + result.stderr  # the URL is a secret
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", STAGE_NAMES)
 def test_each_stage_image_runs_its_own_stage(stage: str) -> None:
     image = require(f"breweries-{stage.replace('_', '-')}:{VERSION}")
     assert f"BREWERIES_STAGE={stage}" in config(image)["Env"]
