@@ -13,6 +13,7 @@ from pathlib import Path
 
 from breweries import __version__
 from breweries.api.replay import Fault, serve
+from breweries.cluster import cleanup_workflow, mark_not_retryable
 from breweries.console import status_table
 from breweries.demo import run_demo
 from breweries.errors import EXIT_OK, PipelineError, StageError
@@ -99,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     notify.add_argument("--failures", default="", help="{{workflow.failures}} (a JSON list)")
     notify.add_argument("--link", help="URL of the workflow in the Argo UI")
 
+    cleanup = commands.add_parser(
+        "cleanup", help="the workflow's exit handler: delete its SparkApplications that still run"
+    )
+    cleanup.add_argument("--workflow", required=True, help="{{workflow.name}}")
+
     status = commands.add_parser("status", help='show the "parameters" table: what is done, per stage')
     status.add_argument(
         "--date", type=_run_date, default=None, help="one run date (default: latest of each stage)"
@@ -120,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _dispatch(args, settings)
     except StageError as failure:  # the runner has logged it
+        if args.command == "stage":  # a SparkApplication's driver: tell the workflow's retry rule
+            mark_not_retryable(failure.cause, settings.spark_application)
         return failure.exit_code
     except PipelineError as exc:
         get_logger(command=args.command).error(str(exc))
@@ -151,6 +159,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
             settings, status=args.status, workflow=args.workflow, run_date=args.run_date,
             failures=args.failures, link=args.link,
         )  # fmt: skip
+    elif args.command == "cleanup":
+        cleanup_workflow(args.workflow)
     elif args.command == "status":
         state = StateStore(settings.open_store(), settings.state_uri)
         print(status_table(state.status(args.date)))

@@ -58,6 +58,8 @@ class Settings:
     s3_region: str = "us-east-1"
     # Where local Spark finds the S3A connector jars (empty: the checkout's .tools/jars).
     s3a_jars_dir: str = ""
+    # The SparkApplication whose driver this is (the chart sets it from the pod's own labels).
+    spark_application: str = ""
     # True when spark-submit started this process (a SparkApplication): the master and driver
     # networking then come from the submit conf. Derived, not configured.
     spark_submitted: bool = False

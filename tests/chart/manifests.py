@@ -69,6 +69,21 @@ def spark_applications(workflow_template: Manifest) -> dict[str, Manifest]:
     }
 
 
+def pod_template(application: Manifest, role: str) -> Manifest:
+    """The Spark pod template of a SparkApplication's ``driver`` or ``executor``."""
+    return application["spec"][role]["template"]
+
+
+def container(application: Manifest, role: str) -> Manifest:
+    """The driver's or executor's container in its pod template (Spark takes the first)."""
+    return pod_template(application, role)["spec"]["containers"][0]
+
+
+def env_values(application: Manifest, role: str = "driver") -> dict[str, str | None]:
+    """Its environment: plain values, and None for those that come from a Secret or the pod."""
+    return {e["name"]: e.get("value") for e in container(application, role)["env"]}
+
+
 # --- CRD schemas ---------------------------------------------------------------------------------
 
 

@@ -5,7 +5,19 @@ from __future__ import annotations
 import re
 
 import yaml
-from tests.chart.manifests import CHART, REPO, Manifest, by_kind, helm, one, render, spark_applications
+from tests.chart.manifests import (
+    CHART,
+    REPO,
+    Manifest,
+    by_kind,
+    container,
+    env_values,
+    helm,
+    one,
+    pod_template,
+    render,
+    spark_applications,
+)
 
 from breweries.pipeline import STAGES
 
@@ -46,8 +58,11 @@ def test_steps_create_spark_applications_and_wait_for_a_final_state(default_mani
         assert resource["action"] == "create"
         assert resource["setOwnerReference"] is True
         assert resource["successCondition"] == "status.applicationState.state == COMPLETED"
-        # SUBMISSION_FAILED is transient (the operator resubmits): only FAILED fails the step.
-        assert resource["failureCondition"] == "status.applicationState.state == FAILED"
+        # SUBMISSION_FAILED is transient (the operator resubmits): only FAILED fails the step, or
+        # the driver's own word that it failed for good (each requirement fails the step alone).
+        assert resource["failureCondition"] == (
+            "metadata.labels.breweries/retryable == false,status.applicationState.state == FAILED"
+        )
 
 
 def test_spark_applications_use_generated_names_and_no_operator_restarts(default_manifests) -> None:
@@ -142,7 +157,7 @@ def test_no_secret_value_is_rendered_inline(all_on_manifests) -> None:
 
 def test_the_pseudonymization_key_reaches_only_the_stage_that_needs_it(default_manifests) -> None:
     for name, app in spark_applications(one(default_manifests, "WorkflowTemplate")).items():
-        names = {e["name"] for e in app["spec"]["driver"]["env"] + app["spec"]["executor"]["env"]}
+        names = set(env_values(app, "driver")) | set(env_values(app, "executor"))
         assert ("BREWERIES_PSEUDONYMIZATION_KEY" in names) == (name == "silver-anonymized"), name
 
 
@@ -157,7 +172,7 @@ def test_s3a_settings_match_the_object_store(all_on_manifests) -> None:
     conf = app["spec"]["sparkConf"]
     assert conf["spark.sql.sources.commitProtocolClass"].endswith("PathOutputCommitProtocol")
     assert conf["spark.sql.shuffle.partitions"] == "64"
-    env = {e["name"]: e.get("value") for e in app["spec"]["driver"]["env"]}
+    env = env_values(app)
     assert env["BREWERIES_S3_ENDPOINT"] == "https://s3.example.com"
     assert env["BREWERIES_SILVER_URI"] == "s3a://breweries-silver"
     assert env["BREWERIES_SILVER_ANONYMIZED_URI"] == "s3a://breweries-silver-anonymized"
@@ -194,6 +209,7 @@ def test_rbac_is_namespaced_and_minimal(default_manifests) -> None:
     assert roles["breweries-spark"] == [
         {"apiGroups": [""], "resources": ["pods", "services", "configmaps", "persistentvolumeclaims"],
          "verbs": ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]},
+        {"apiGroups": ["sparkoperator.k8s.io"], "resources": ["sparkapplications"], "verbs": ["patch"]},
     ]  # fmt: skip
     template = one(default_manifests, "WorkflowTemplate")
     assert template["spec"]["serviceAccountName"] == "breweries-workflow"
@@ -207,9 +223,10 @@ def test_every_pod_is_non_root_without_escalation_or_capabilities(all_on_manifes
     contexts += [t["script"]["securityContext"] for t in template["spec"]["templates"] if "script" in t]
     for app in spark_applications(template).values():
         for role in ("driver", "executor"):
-            assert app["spec"][role]["podSecurityContext"]["runAsNonRoot"] is True
-            assert app["spec"][role]["podSecurityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-            contexts.append(app["spec"][role]["securityContext"])
+            pod = pod_template(app, role)["spec"]
+            assert pod["securityContext"]["runAsNonRoot"] is True
+            assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+            contexts.append(container(app, role)["securityContext"])
     for workload in by_kind(all_on_manifests, "Deployment") + by_kind(all_on_manifests, "Job"):
         pod = workload["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -362,3 +379,70 @@ def test_narrowing_the_api_server_cidr_leaves_the_object_store_and_the_api_reach
     rules = one(defaults, "NetworkPolicy")["spec"]["egress"]
     endpoints = [r for r in rules if "to" in r and r["to"][0].get("ipBlock", {}).get("cidr") == "0.0.0.0/0"]
     assert [[p["port"] for p in r["ports"]] for r in endpoints] == [[443, 9000]]
+
+
+def test_spark_pods_run_on_a_read_only_root_with_exactly_the_folders_spark_writes_to(
+    default_manifests,
+) -> None:
+    # What tests/images found writable-needed: /tmp (with exec, for snappy's native library) and the
+    # work dir; Spark mounts its own local dirs and configuration.
+    for name, app in spark_applications(one(default_manifests, "WorkflowTemplate")).items():
+        for role in ("driver", "executor"):
+            pod, main = pod_template(app, role)["spec"], container(app, role)
+            assert main["securityContext"]["readOnlyRootFilesystem"] is True, (name, role)
+            mounts = {m["name"]: m["mountPath"] for m in main["volumeMounts"]}
+            assert mounts == {"tmp": "/tmp", "work-dir": "/opt/spark/work-dir"}, (name, role)
+            assert {v["name"]: v for v in pod["volumes"]} == {
+                "tmp": {"name": "tmp", "emptyDir": {}},
+                "work-dir": {"name": "work-dir", "emptyDir": {}},
+            }
+
+
+def test_secrets_and_security_reach_spark_pods_without_the_operators_webhook(default_manifests) -> None:
+    # The fields only the operator's mutating webhook applies are not used: everything a pod needs
+    # is in its pod template, which spark-submit applies itself.
+    webhook_only = {
+        "env",
+        "envFrom",
+        "envSecretKeyRefs",
+        "securityContext",
+        "podSecurityContext",
+        "volumeMounts",
+    }
+    for name, app in spark_applications(one(default_manifests, "WorkflowTemplate")).items():
+        assert "volumes" not in app["spec"], name
+        for role in ("driver", "executor"):
+            assert webhook_only.isdisjoint(app["spec"][role]), (name, role)
+        fields = {e["name"]: e.get("valueFrom", {}) for e in container(app, "driver")["env"]}
+        assert fields["AWS_SECRET_ACCESS_KEY"] == {
+            "secretKeyRef": {"name": "breweries-s3", "key": "AWS_SECRET_ACCESS_KEY"}
+        }
+        assert fields["BREWERIES_SPARK_APPLICATION"] == {
+            "fieldRef": {"fieldPath": "metadata.labels['sparkoperator.k8s.io/app-name']"}
+        }
+
+
+def test_a_stage_that_failed_for_good_is_not_retried_and_anything_else_is(default_manifests) -> None:
+    from breweries.cluster import RETRYABLE_LABEL
+    from breweries.errors import FAILURES
+
+    templates = templates_by_name(one(default_manifests, "WorkflowTemplate"))
+    for stage in STAGE_ORDER:
+        retry, resource = templates[stage]["retryStrategy"], templates[stage]["resource"]
+        assert retry["retryPolicy"] == "Always"
+        # The failure condition names the label when the driver set it; the expression reads that.
+        assert f"metadata.labels.{RETRYABLE_LABEL} == false" in resource["failureCondition"].split(",")
+        assert retry["expression"] == f"!(lastRetry.message contains '{RETRYABLE_LABEL}')"
+    # The quality gate's failure is one of those the taxonomy says a retry cannot fix.
+    assert any(f.__name__ == "DataQualityError" and not f.retryable for f in FAILURES)
+
+
+def test_the_exit_handler_always_deletes_the_workflows_running_spark_applications(default_manifests) -> None:
+    templates = templates_by_name(one(default_manifests, "WorkflowTemplate"))
+    [group] = templates["exit-handler"]["steps"]
+    cleanup = next(step for step in group if step["template"] == "cleanup")
+    assert "when" not in cleanup  # whatever the workflow's status
+    container = templates["cleanup"]["container"]
+    assert container["command"] == ["breweries", "cleanup"]
+    assert container["args"] == ["--workflow={{workflow.name}}"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tests.chart.manifests import one, render, spark_applications
+from tests.chart.manifests import env_values, one, render, spark_applications
 
 from breweries import s3a
 from breweries.settings import Settings
@@ -29,7 +29,7 @@ def test_every_stage_gets_the_s3a_settings_local_spark_uses(values, endpoint, re
         assert spec["hadoopConf"] == expected_hadoop, name
         assert {key: spec["sparkConf"][key] for key in s3a.SPARK_CONF} == s3a.SPARK_CONF, name
         # The driver's own settings say the same, so what it applies from Python agrees too.
-        env = {e["name"]: e.get("value") for e in spec["driver"]["env"] if "value" in e}
+        env = {k: v for k, v in env_values(app).items() if v is not None}
         settings = Settings.from_env(env)
         assert settings.on_object_storage
         assert (

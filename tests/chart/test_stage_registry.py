@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import yaml
-from tests.chart.manifests import CHART, REPO, one, spark_applications
+from tests.chart.manifests import CHART, REPO, env_values, one, spark_applications
 
 from breweries.pipeline import ENTRY_POINT, STAGES
 
@@ -29,8 +29,7 @@ def test_each_stage_runs_its_own_image_with_the_registrys_entry_point(default_ma
         spec = apps[stage.component]["spec"]
         assert spec["image"] == f"{stage.image}:0.1.0"
         assert spec["mainApplicationFile"] == f"local://{ENTRY_POINT}"
-        driver_env = {e["name"]: e.get("value") for e in spec["driver"]["env"]}
-        assert driver_env["BREWERIES_STAGE"] == stage.name
+        assert env_values(apps[stage.component])["BREWERIES_STAGE"] == stage.name
         assert spec["arguments"] == [
             "--date={{inputs.parameters.run-date}}",
             "--force={{inputs.parameters.force}}",

@@ -15,7 +15,7 @@ import json
 from collections import Counter
 
 import pytest
-from tests.chart.manifests import one, render, spark_applications
+from tests.chart.manifests import container, one, render, spark_applications
 from tests.images.test_spark_image_contract import VERSION, WRITABLE, docker, require
 from tests.integration.s3_runs import download
 from tests.s3_server import S3Server
@@ -48,12 +48,14 @@ def driver_environment(application: dict, s3: S3Server) -> dict[str, str]:
         ("breweries-pseudonymization", "key"): KEY,
     }
     env = {}
-    for entry in application["spec"]["driver"]["env"]:
+    for entry in container(application, "driver")["env"]:
         if "value" in entry:
             env[entry["name"]] = entry["value"]
-        else:
+        elif "secretKeyRef" in entry["valueFrom"]:
             ref = entry["valueFrom"]["secretKeyRef"]
             env[entry["name"]] = secrets[(ref["name"], ref["key"])]
+        else:  # the pod's own label, which only a cluster has
+            env[entry["name"]] = ""
     return env
 
 
@@ -85,12 +87,15 @@ def test_the_stage_images_run_every_stage_to_a_gold_equal_to_an_independent_coun
         "breweries-gold",
         "breweries-state",
     )
-    writable = [arg for path in WRITABLE for arg in ("--tmpfs", path)]
     with ReplayServer(ReplayState(records)) as replay:
         applications = rendered_applications(s3_server, replay.url)
         for stage in STAGES:
             application = applications[stage.component]
             env = {**driver_environment(application, s3_server), "SPARK_DRIVER_BIND_ADDRESS": "127.0.0.1"}
+            # Exactly the chart's emptyDirs are writable (exec allowed, as on an emptyDir).
+            mounts = [m["mountPath"] for m in container(application, "driver")["volumeMounts"]]
+            assert sorted(f"{m}:exec" for m in mounts) == sorted(WRITABLE)
+            writable = [arg for mount in mounts for arg in ("--tmpfs", f"{mount}:exec")]
             result = docker(
                 "run", "--rm", "--network", "host", "--user", "185", "--read-only", *writable,
                 *(arg for name, value in env.items() for arg in ("--env", f"{name}={value}")),
