@@ -19,8 +19,8 @@ KIND_CLUSTER     ?= breweries
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo run test lint format bench images images-kind images-pin cluster-up cluster-down cluster-check \
-	cluster-up-kind cluster-down-kind clean
+.PHONY: help setup demo run minio minio-down test test-fast lint format bench images images-standin images-test images-kind images-pin \
+	cluster-up cluster-down cluster-check cluster-up-kind cluster-down-kind clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -50,13 +50,32 @@ demo: $(SETUP_STAMP) ## run the whole pipeline offline on the bundled snapshot (
 run: $(SETUP_STAMP) ## run the pipeline against BREWERIES_API_URL (pass flags with RUN_ARGS="--date 2026-01-01")
 	$(BIN)/breweries run $(RUN_ARGS)
 
-test: setup ## run every test (pytest fails when it selects none)
+# The S3 tests run against MinIO, built from its pinned Go module where Go is installed (else moto).
+MINIO    := $(TOOLS)/bin/minio
+S3_SERVER := $(if $(shell command -v go 2>/dev/null),$(MINIO))
+
+$(MINIO): k8s/versions.env k8s/tools/build-minio.sh
+	k8s/tools/build-minio.sh
+
+minio: $(SETUP_STAMP) $(MINIO) ## start a MinIO on 127.0.0.1:9000 with a bucket per layer; prints how to run on it
+	PYTHON=$(BIN)/python k8s/tools/minio.sh up
+
+minio-down: ## stop the MinIO that make minio started
+	k8s/tools/minio.sh down
+
+test: setup $(S3_SERVER) ## run every test (pytest fails when it selects none)
 	HELM=$(HELM) $(BIN)/pytest
 
-lint: setup $(LINT_STAMP) ## ruff, hadolint on the Dockerfiles, checkov on the rendered chart and argo/
+# The lane to run while developing: units, the chart, and one whole local run (tests/integration/test_pipeline.py).
+test-fast: setup ## unit and chart tests and one end-to-end run, in about a minute (no slow, faults, bench or e2e)
+	HELM=$(HELM) $(BIN)/pytest -m "not slow and not faults and not bench and not e2e"
+
+lint: setup $(LINT_STAMP) ## ruff, mypy, hadolint on the Dockerfiles, checkov on the rendered chart and argo/
 	$(BIN)/ruff check jobs tests bench images
 	$(BIN)/ruff format --check jobs tests bench images
-	$(TOOLS)/lint/bin/hadolint images/base/Dockerfile images/stage/Dockerfile k8s/images/*/Dockerfile k8s/check/Dockerfile
+	$(BIN)/mypy
+	$(TOOLS)/lint/bin/hadolint images/base/Dockerfile images/stage/Dockerfile images/spark-standin/Dockerfile \
+		k8s/images/*/Dockerfile k8s/check/Dockerfile
 	rm -rf $(TOOLS)/rendered
 	$(HELM) template breweries helm/breweries --namespace breweries --output-dir $(TOOLS)/rendered/defaults >/dev/null
 	$(HELM) template breweries helm/breweries --namespace breweries --values helm/breweries/ci/all-on-values.yaml \
@@ -72,21 +91,23 @@ bench: $(SETUP_STAMP) ## benchmarks (minutes; not part of make test); each appen
 	@status=0; for bench in extraction transforms whole_run; do \
 		echo "== bench/$$bench.py"; $(BIN)/python bench/$$bench.py || status=1; done; exit $$status
 
-images: $(SETUP_STAMP) ## build the base image and one image per stage with docker, tagged $(VERSION)
-	rm -rf dist && $(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
-	docker build -f images/base/Dockerfile -t $(IMAGE_REPOSITORY)-base:$(VERSION) .
-	for stage in $(STAGES); do \
-		docker build -f images/stage/Dockerfile --build-arg STAGE=$$stage \
-			--build-arg BASE_IMAGE=$(IMAGE_REPOSITORY)-base:$(VERSION) \
-			-t $(IMAGE_REPOSITORY)-$$(echo $$stage | tr _ -):$(VERSION) . || exit 1; \
-	done
+images: $(SETUP_STAMP) ## build the base image and one image per stage with docker, tagged $(VERSION) (no image registry needed)
+	VERSION=$(VERSION) IMAGE_REPOSITORY=$(IMAGE_REPOSITORY) STAGES="$(STAGES)" PYTHON=$(BIN)/python images/build.sh
+
+images-test: images $(S3_SERVER) ## the images' contract, and the five stage images running the pipeline as drivers would
+	HELM=$(HELM) $(BIN)/pytest tests/images
+
+images-standin: ## build breweries-spark-standin:4.0.1-bookworm, apache/spark's stand-in (debootstrap + pyspark)
+	k8s/tools/docker-engine.sh
+	images/spark-standin/build.sh
 
 images-kind: images ## load the images into the kind cluster $(KIND_CLUSTER)
 	kind load docker-image --name $(KIND_CLUSTER) $(IMAGE_REPOSITORY)-base:$(VERSION) \
 		$(foreach stage,$(STAGES),$(IMAGE_REPOSITORY)-$(subst _,-,$(stage)):$(VERSION))
 
-images-pin: ## record the SHA-256 of the S3A connector jars in images/connector-jars.sha256 (needs mvn)
+images-pin: ## record the SHA-256 of the connector jars and of the images' Python wheels (needs mvn, pip)
 	k8s/tools/connector-jars.sh --pin
+	images/python-wheels.sh --pin
 
 cluster-up: $(HELM) ## a single-node Kubernetes on this machine, with Argo Workflows and the Spark Operator, built offline (k8s/README.md)
 	HELM=$(HELM) k8s/cluster-up.sh

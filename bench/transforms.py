@@ -90,7 +90,6 @@ def spark_worker(size: int, out: Path) -> dict[str, object]:
     from breweries.settings import Settings
     from breweries.spark import build_spark_session
     from breweries.state import StageRun, StateStore
-    from breweries.storage import ObjectStore
 
     settings = Settings(
         storage_root=str(out),
@@ -106,7 +105,7 @@ def spark_worker(size: int, out: Path) -> dict[str, object]:
     bronze_done = StageRun(
         "bronze", RUN_DATE.isoformat(), now, now, 0.0, size, manifest["record_count"], "", {}
     )
-    StateStore(ObjectStore(), settings.state_uri).record(bronze_done)
+    StateStore(settings.open_store(), settings.state_uri).record(bronze_done)
 
     start = time.perf_counter()
     spark = build_spark_session(settings, "bench-transforms")
@@ -115,10 +114,10 @@ def spark_worker(size: int, out: Path) -> dict[str, object]:
     stages = ["silver", "quality", "silver_anonymized", "gold"]
     runs = run_pipeline(settings, RUN_DATE, stages, RunPolicy(), lambda: spark)
     seconds = time.perf_counter() - start
-    jvm_pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()  # type: ignore[union-attr]
+    jvm_pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
     silver_rows = next(r for r in runs if r and r.stage == "silver").rows_out
-    gold = spark.read.parquet(Layout(settings).gold_date(RUN_DATE))
-    gold_sum = gold.agg({"brewery_count": "sum"}).first()[0]  # type: ignore[index]
+    gold = spark.read.parquet(Layout(settings).gold_uri(RUN_DATE))
+    gold_sum = gold.agg({"brewery_count": "sum"}).first()[0]
     spark.stop()
     return {
         "seconds": seconds,

@@ -1,4 +1,5 @@
-"""Shared fixtures: one local SparkSession for the whole run, the API replay, a webhook recorder."""
+"""Shared fixtures: one local SparkSession for the whole run, the API replay, a webhook recorder,
+and a real S3 server (MinIO, or moto where MinIO is not built) for the whole run."""
 
 from __future__ import annotations
 
@@ -11,10 +12,26 @@ from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
+from tests.s3_server import MINIO, S3Server, running_s3_server
 
 from breweries.api.replay import Record, ReplayServer, ReplayState, load_snapshot
 from breweries.settings import Settings
 from breweries.spark import build_spark_session
+
+
+def pytest_report_header() -> str:
+    # Which S3 server the object-storage tests use, said once at the top of every run.
+    if MINIO.exists():
+        return f"s3 server: MinIO ({MINIO}), started on 127.0.0.1 when a test needs it"
+    return "s3 server: moto's S3 server (MinIO is not built here: make test builds it where Go is)"
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A real S3 server on 127.0.0.1 for the session, with random root credentials."""
+    with running_s3_server() as server:
+        print(f"\ns3 server: {server.kind} at {server.endpoint}")
+        yield server
 
 
 @pytest.fixture(autouse=True)

@@ -17,45 +17,45 @@ class Layout:
     settings: Settings
 
     # bronze: the API's responses, byte for byte
-    def bronze_table(self) -> str:
+    def bronze_table_uri(self) -> str:
         return join_uri(self.settings.bronze_uri, "breweries")
 
-    def bronze_date(self, day: date) -> str:
-        return join_uri(self.bronze_table(), f"ingest_date={day.isoformat()}")
+    def bronze_uri(self, day: date) -> str:
+        return join_uri(self.bronze_table_uri(), f"ingest_date={day.isoformat()}")
 
-    def bronze_manifest(self, day: date) -> str:
-        return join_uri(self.bronze_date(day), MANIFEST_NAME)
+    def bronze_manifest_uri(self, day: date) -> str:
+        return join_uri(self.bronze_uri(day), MANIFEST_NAME)
 
     # silver: typed, cleaned, de-duplicated
-    def silver_table(self) -> str:
+    def silver_table_uri(self) -> str:
         return join_uri(self.settings.silver_uri, "breweries")
 
-    def silver_date(self, day: date) -> str:
-        return join_uri(self.silver_table(), f"snapshot_date={day.isoformat()}")
+    def silver_uri(self, day: date) -> str:
+        return join_uri(self.silver_table_uri(), f"snapshot_date={day.isoformat()}")
 
-    def quarantine_date(self, day: date) -> str:
+    def quarantine_uri(self, day: date) -> str:
         return join_uri(
             self.settings.silver_uri, "_quarantine", "breweries", f"snapshot_date={day.isoformat()}"
         )
 
-    def quality_report(self, day: date) -> str:
+    def quality_report_uri(self, day: date) -> str:
         return join_uri(
             self.settings.silver_uri, "_quality", f"snapshot_date={day.isoformat()}", "report.json"
         )
 
     # silver anonymized: silver with sensitive columns pseudonymized
-    def silver_anonymized_table(self) -> str:
+    def silver_anonymized_table_uri(self) -> str:
         return join_uri(self.settings.silver_anonymized_uri, "breweries")
 
-    def silver_anonymized_date(self, day: date) -> str:
-        return join_uri(self.silver_anonymized_table(), f"snapshot_date={day.isoformat()}")
+    def silver_anonymized_uri(self, day: date) -> str:
+        return join_uri(self.silver_anonymized_table_uri(), f"snapshot_date={day.isoformat()}")
 
     # gold: aggregates
-    def gold_table(self) -> str:
+    def gold_table_uri(self) -> str:
         return join_uri(self.settings.gold_uri, GOLD_TABLE)
 
-    def gold_date(self, day: date) -> str:
-        return join_uri(self.gold_table(), f"snapshot_date={day.isoformat()}")
+    def gold_uri(self, day: date) -> str:
+        return join_uri(self.gold_table_uri(), f"snapshot_date={day.isoformat()}")
 
 
 def staging_for(final_uri: str, run_id: str) -> str:

@@ -62,12 +62,12 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> None:
     logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
-class _ContextAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
+class _ContextAdapter(logging.LoggerAdapter):
     def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
         kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
         return msg, kwargs
 
 
-def get_logger(**context: Any) -> logging.LoggerAdapter:  # type: ignore[type-arg]
+def get_logger(**context: Any) -> logging.LoggerAdapter:
     """A logger that adds ``context`` (e.g. stage, run_date) to every line."""
     return _ContextAdapter(logging.getLogger(LOGGER_NAME), context)

@@ -8,7 +8,7 @@ from typing import Any
 
 from breweries.api.client import Crawl
 from breweries.api.fields import API_FIELDS
-from breweries.storage import ObjectStore
+from breweries.storage import Store
 
 
 def page_file_name(number: int) -> str:
@@ -72,5 +72,5 @@ class Manifest:
         return cls(**raw)
 
 
-def load_manifest(store: ObjectStore, uri: str) -> Manifest:
+def load_manifest(store: Store, uri: str) -> Manifest:
     return Manifest.from_json(store.read_bytes(uri))

@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import requests
 
-from breweries.checks import ERROR, QualityReport
+from breweries.layout import Layout
 from breweries.logs import get_logger
+from breweries.quality import QualityReport, read_report
+from breweries.settings import Settings, env_name
 
 
 def failure_message(
@@ -40,17 +43,6 @@ def failure_message(
     if details:
         message.update(details)
     return message
-
-
-def quality_failure_details(report: QualityReport, report_uri: str) -> dict[str, Any]:
-    """What on call needs from a failed gate: each failed error check with its counts, the report."""
-    return {
-        "failed_checks": [
-            {"name": c.name, "observed": c.observed, "expected": c.expected, "message": c.message}
-            for c in report.failed(ERROR)
-        ],
-        "report": report_uri,
-    }
 
 
 def parse_workflow_failures(raw: str) -> list[dict[str, Any]]:
@@ -93,7 +85,7 @@ def workflow_failure_message(
     message = failure_message(run_date=run_date, stage=stage, error=error, workflow=workflow, details=details)
     if quality is not None:
         report, report_uri = quality
-        message.update(quality_failure_details(report, report_uri))
+        message.update(report.failure_details(report_uri))
         message["text"] += f"; failed checks: {report.failed_errors_text()}; report: {report_uri}"
     if link:
         message["text"] += f" <{link}|open in Argo>"
@@ -127,3 +119,45 @@ def post_webhook(
             sleep(backoff_seconds * 2 ** (attempt - 1))
     log.error(f"could not notify the webhook: {cause}", extra={"attempts": attempt})
     return False
+
+
+def notify_workflow_outcome(
+    settings: Settings, *, status: str, workflow: str, run_date: str, failures: str, link: str | None
+) -> None:
+    """The workflow's exit handler: post a workflow that did not succeed to the webhook.
+
+    Never raises: the workflow's outcome is its own, whatever happens to the notification.
+    """
+    log = get_logger(stage="notify", run_date=run_date, workflow=workflow)
+    if status == "Succeeded":
+        log.info("workflow succeeded: nothing to notify")
+        return
+    parsed = parse_workflow_failures(failures)
+    log.error(f"workflow {status}", extra={"failures": parsed})
+    if not settings.webhook_url:
+        log.warning(f"no webhook configured ({env_name('webhook_url')} is empty): failure not sent")
+        return
+    quality_failed = any(f.get("templateName") == "quality" for f in parsed)
+    message = workflow_failure_message(
+        workflow=workflow,
+        status=status,
+        run_date=run_date,
+        failures=parsed,
+        link=link,
+        quality=_failed_gate(settings, run_date) if quality_failed else None,
+    )
+    post_webhook(settings.webhook_url, message)
+
+
+def _failed_gate(settings: Settings, run_date: str) -> tuple[QualityReport, str] | None:
+    """The gate's report when it failed; None when it passed or cannot be read (the message goes out)."""
+    log = get_logger(stage="notify", run_date=run_date)
+    try:
+        found = read_report(settings.open_store(), Layout(settings), date.fromisoformat(run_date))
+    except Exception as exc:
+        log.warning(f"could not read the quality report: {type(exc).__name__}: {exc}")
+        return None
+    if found is None:
+        log.warning(f"could not read the quality report: none for {run_date}")
+        return None
+    return found if not found[0].passed else None

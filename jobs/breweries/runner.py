@@ -11,37 +11,18 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from functools import partial
 
 from pyspark.sql import SparkSession
 
-from breweries.checks import DataQualityError
-from breweries.locks import run_date_lock
+from breweries.errors import DataQualityError, SettingsError, StageError, can_retry, describe
 from breweries.logs import get_logger
-from breweries.notify import failure_message, post_webhook, quality_failure_details
-from breweries.settings import Settings, SettingsError
-from breweries.stages import bronze, gold, quality, silver, silver_anonymized
-from breweries.stages.context import StageContext, StageResult
-from breweries.state import STAGES, MissingUpstreamError, StageRun, StateStore
-from breweries.storage import ObjectStore
-
-STAGE_RUNNERS: dict[str, Callable[[StageContext], StageResult]] = {
-    "bronze": bronze.run,
-    "silver": silver.run,
-    "quality": quality.run,
-    "silver_anonymized": silver_anonymized.run,
-    "gold": gold.run,
-}
-
-# Failures that a retry cannot fix: the data, the configuration or a missing input says no.
-PERMANENT_FAILURES = (DataQualityError, MissingUpstreamError, SettingsError)
-
-
-class StageError(RuntimeError):
-    """A stage failed for good (after its retries). ``cause`` is the stage's own error."""
-
-    def __init__(self, stage: str, run_date: date, cause: BaseException) -> None:
-        super().__init__(f"stage {stage} failed for {run_date.isoformat()}: {cause}")
-        self.stage, self.run_date, self.cause = stage, run_date, cause
+from breweries.notify import failure_message, post_webhook
+from breweries.pipeline import STAGE_NAMES, stage
+from breweries.settings import Settings
+from breweries.spark import LazySparkSession
+from breweries.stages.base import StageContext
+from breweries.state import StageRun, StateStore
 
 
 @dataclass(frozen=True)
@@ -55,33 +36,34 @@ class RunPolicy:
 def parse_stages(value: str | None) -> list[str]:
     """``"gold,bronze"`` -> ``["bronze", "gold"]``: stages always run in pipeline order."""
     if not value:
-        return list(STAGES)
+        return list(STAGE_NAMES)
     wanted = {s.strip() for s in value.split(",") if s.strip()}
-    unknown = wanted - set(STAGES)
+    unknown = wanted - set(STAGE_NAMES)
     if unknown:
         raise SettingsError(
-            f"--stages: unknown stage {', '.join(sorted(unknown))}; known: {', '.join(STAGES)}"
+            f"--stages: unknown stage {', '.join(sorted(unknown))}; known: {', '.join(STAGE_NAMES)}"
         )
-    return [s for s in STAGES if s in wanted]
+    return [s for s in STAGE_NAMES if s in wanted]
 
 
-def run_stage(ctx: StageContext, stage: str, state: StateStore, force: bool) -> StageRun | None:
-    """Run one stage unless it is already done for the date; None when skipped."""
-    if not force and (done := state.get(stage, ctx.run_date)) is not None:
+def run_stage(ctx: StageContext, state: StateStore, force: bool) -> StageRun | None:
+    """Run ``ctx.stage`` unless it is already done for the date; None when skipped."""
+    name = ctx.stage.name
+    if not force and (done := state.get(name, ctx.run_date)) is not None:
         ctx.log.info(
             "already done for this date: skipped (use --force to redo)",
             extra={"finished_at": done.finished_at},
         )
         return None
-    state.require_upstream(stage, ctx.run_date)
+    state.require_upstream(name, ctx.run_date)
     # Before any output is touched: a stage killed from here on leaves its date not done, and the
     # later stages, whose input is about to change, not done either.
-    state.forget(stage, ctx.run_date)
+    state.forget(name, ctx.run_date)
     started_at, clock = datetime.now(timezone.utc), time.monotonic()
     ctx.log.info("started")
-    result = STAGE_RUNNERS[stage](ctx)
+    result = ctx.stage.run(ctx)
     run = StageRun(
-        stage=stage,
+        stage=name,
         run_date=ctx.run_date.isoformat(),
         started_at=started_at.isoformat(),
         finished_at=datetime.now(timezone.utc).isoformat(),
@@ -109,34 +91,31 @@ def run_pipeline(
 ) -> list[StageRun | None]:
     """Run ``stages`` in order for ``run_date``; raise :class:`StageError` at the first failure.
 
-    Raises :class:`~breweries.locks.RunDateBusyError`, running nothing, while another process runs
+    Raises :class:`~breweries.errors.RunDateBusyError`, running nothing, while another process runs
     the same date on the same local storage.
     """
-    store = ObjectStore(settings.s3_endpoint_url)
+    store = settings.open_store()
     state = StateStore(store, settings.state_uri)
     runs: list[StageRun | None] = []
     # Held across the stages: another run of the date must not rewrite their inputs meanwhile.
-    with run_date_lock(settings.state_uri, run_date):
-        for stage in stages:
+    with store.run_date_lock(settings.state_uri, run_date):
+        for name in stages:
             ctx = StageContext(
+                stage=stage(name),
                 settings=settings,
                 run_date=run_date,
                 store=store,
                 run_id=uuid.uuid4().hex[:12],
-                log=get_logger(stage=stage, run_date=run_date.isoformat()),
+                log=get_logger(stage=name, run_date=run_date.isoformat()),
                 spark_factory=spark_factory,
             )
             try:
-                runs.append(
-                    _with_retries(
-                        lambda c=ctx, s=stage: run_stage(c, s, state, policy.force), ctx, policy, sleep
-                    )
-                )
+                runs.append(_with_retries(partial(run_stage, ctx, state, policy.force), ctx, policy, sleep))
             except Exception as exc:
-                failure = StageError(stage, run_date, exc)
+                failure = StageError(name, run_date, exc)
                 ctx.log.error(str(failure), extra={"error_type": type(exc).__name__})
                 if policy.notify and settings.webhook_url:
-                    post_webhook(settings.webhook_url, _failure_message(stage, run_date, exc))
+                    post_webhook(settings.webhook_url, _failure_message(name, run_date, exc))
                 raise failure from exc
     return runs
 
@@ -151,14 +130,12 @@ def _with_retries(
     for number in range(policy.retries + 1):
         try:
             return attempt()
-        except PERMANENT_FAILURES:
-            raise
         except Exception as exc:
-            if number == policy.retries:
+            if number == policy.retries or not can_retry(exc):
                 raise
             delay = policy.backoff_seconds * 2**number
             ctx.log.warning(
-                f"attempt {number + 1} failed, retrying in {delay:g} s: {exc}",
+                f"attempt {number + 1} failed, retrying in {delay:g} s: {describe(exc)}",
                 extra={"error_type": type(exc).__name__},
             )
             sleep(delay)
@@ -166,5 +143,11 @@ def _with_retries(
 
 
 def _failure_message(stage: str, run_date: date, exc: BaseException) -> dict[str, object]:
-    details = quality_failure_details(exc.report, exc.report_uri) if isinstance(exc, DataQualityError) else {}
-    return failure_message(run_date=run_date.isoformat(), stage=stage, error=str(exc), details=details)
+    details = exc.report.failure_details(exc.report_uri) if isinstance(exc, DataQualityError) else {}
+    return failure_message(run_date=run_date.isoformat(), stage=stage, error=describe(exc), details=details)
+
+
+def execute(settings: Settings, run_date: date, stages: Iterable[str], policy: RunPolicy) -> None:
+    """:func:`run_pipeline` with a SparkSession started on first need and stopped at the end."""
+    with LazySparkSession(settings, f"breweries-{run_date.isoformat()}") as spark:
+        run_pipeline(settings, run_date, stages, policy, spark)

@@ -8,14 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from breweries.storage import StorageError, join_uri, normalize_uri
+from breweries.errors import SettingsError, StorageError
+from breweries.storage import Store, is_s3, join_uri, normalize_uri, open_store
 
 DEFAULT_API_URL = "https://api.openbrewerydb.org/v1"
 MAX_PAGE_SIZE = 200  # the API answers 422 above this
-
-
-class SettingsError(ValueError):
-    """A setting is missing or malformed. The message names the setting, never its secret value."""
+SPARK_LOG_LEVELS = ("off", "fatal", "error", "warn", "info", "debug", "trace", "all")  # log4j's
 
 
 @dataclass(frozen=True)
@@ -46,13 +44,22 @@ class Settings:
     log_format: str = "text"
     spark_master: str = "local[*]"
     spark_shuffle_partitions: int = 4
-    # quick: the JVM stops at its C1 compiler, a shorter warm-up for runs of seconds; full: C2 as
-    # well, twice the throughput from about a million records (bench/transforms.py). Local only.
+    # quick: the JVM stops at its C1 compiler, whose short warm-up suits runs of seconds; full: C2
+    # as well, which repays its warm-up on large runs (bench/results.md). Local mode only.
     spark_jit: str = "quick"
-    # The local JVM's heap (driver and executor are one process). Spark's own 1g default made the
-    # 1M-record silver a quarter slower than 4g did (bench/transforms.py). Local mode only.
+    # The local JVM's heap (driver and executor are one process); Spark's own 1g default starves
+    # large runs (bench/results.md). Local mode only.
     spark_driver_memory: str = "2g"
+    # Spark's own log lines (log4j): error keeps a run's output to the pipeline's story.
+    spark_log_level: str = "error"
     s3_endpoint_url: str | None = None
+    # Path-style addressing (host/bucket/key), which MinIO needs; unset: on whenever an endpoint is.
+    s3_path_style_access: bool | None = None
+    s3_region: str = "us-east-1"
+    # Where local Spark finds the S3A connector jars (empty: the checkout's .tools/jars).
+    s3a_jars_dir: str = ""
+    # The SparkApplication whose driver this is (the chart sets it from the pod's own labels).
+    spark_application: str = ""
     # True when spark-submit started this process (a SparkApplication): the master and driver
     # networking then come from the submit conf. Derived, not configured.
     spark_submitted: bool = False
@@ -67,6 +74,35 @@ class Settings:
             resolved = _storage_uri(name, value) if value else join_uri(self.storage_root, layer)
             object.__setattr__(self, name, resolved)
         self._validate()
+
+    @property
+    def layer_uris(self) -> dict[str, str]:
+        return {
+            "storage_root": self.storage_root,
+            "bronze_uri": self.bronze_uri,
+            "silver_uri": self.silver_uri,
+            "silver_anonymized_uri": self.silver_anonymized_uri,
+            "gold_uri": self.gold_uri,
+        }
+
+    @property
+    def on_object_storage(self) -> bool:
+        return is_s3(self.storage_root)
+
+    @property
+    def s3_path_style(self) -> bool:
+        if self.s3_path_style_access is None:
+            return self.s3_endpoint_url is not None
+        return self.s3_path_style_access
+
+    def open_store(self) -> Store:
+        """The storage backend every layer lives on."""
+        return open_store(
+            self.storage_root,
+            s3_endpoint_url=self.s3_endpoint_url,
+            s3_path_style=self.s3_path_style,
+            s3_region=self.s3_region,
+        )
 
     @property
     def state_uri(self) -> str:
@@ -124,6 +160,11 @@ class Settings:
             raise SettingsError(
                 f"{_ENV_NAMES['spark_jit']} must be 'quick' or 'full', got {self.spark_jit!r}"
             )
+        if self.spark_log_level.lower() not in SPARK_LOG_LEVELS:
+            raise SettingsError(
+                f"{_ENV_NAMES['spark_log_level']} must be one of {', '.join(SPARK_LOG_LEVELS)}, "
+                f"got {self.spark_log_level!r}"
+            )
         if self.log_format not in ("text", "json"):
             raise SettingsError(
                 f"{_ENV_NAMES['log_format']} must be 'text' or 'json', got {self.log_format!r}"
@@ -132,6 +173,14 @@ class Settings:
             raise SettingsError(f"{_ENV_NAMES['api_url']} must be an http(s) URL, got {self.api_url!r}")
         if not self.pseudonymize_columns:
             raise SettingsError(f"{_ENV_NAMES['pseudonymize_columns']} must name a column")
+        # One backend for every layer: publishing moves trees within it, and one store serves all.
+        kind = "s3a://" if self.on_object_storage else "a local folder"
+        for name, uri in self.layer_uris.items():
+            if is_s3(uri) != self.on_object_storage:
+                raise SettingsError(
+                    f"{_ENV_NAMES[name]} is {uri}, but {_ENV_NAMES['storage_root']} is on {kind}: "
+                    f"put every layer on the same kind of storage"
+                )
 
 
 _ENV_NAMES: dict[str, str] = {
@@ -157,6 +206,10 @@ def _parse(name: str, raw: str) -> Any:
             return float(raw)
     except ValueError:
         raise SettingsError(f"{_ENV_NAMES[name]} must be a number, got {raw!r}") from None
+    if target == "bool | None":
+        if raw.lower() in ("true", "false"):
+            return raw.lower() == "true"
+        raise SettingsError(f"{_ENV_NAMES[name]} must be true or false, got {raw!r}")
     if target == "tuple[str, ...]":
         return tuple(part.strip() for part in raw.split(",") if part.strip())
     return raw

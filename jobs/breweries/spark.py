@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
 
 from pyspark.sql import SparkSession
 
+from breweries import s3a
+from breweries.connector import connector_jars
 from breweries.logs import get_logger
 from breweries.settings import Settings
 
@@ -28,12 +34,20 @@ _LOCAL_CONF = {
     "spark.driver.host": "127.0.0.1",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
-    # No .crc side file for every Parquet file written to the local disk.
-    "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
     # Task commit moves files straight into the output: one rename per file, not two. Safe here
     # because every table is written to a staging folder and swapped in whole.
     "spark.hadoop.mapreduce.fileoutputcommitter.algorithm.version": "2",
 }
+
+
+# No .crc side file for every Parquet file written to the local disk. Not with the layers on S3:
+# the S3A connector buffers uploads on local disk through the checksummed file system.
+_LOCAL_LAYERS_CONF = {"spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem"}
+
+# Lines the JVM prints itself, outside any logging configuration, that say nothing to a user: its
+# incubator-module notice, and the AWS SDK bundle's shaded SLF4J finding no binding of its own
+# (the SDK's internal logging only; Spark's goes through log4j as configured).
+_JVM_NOISE = ("WARNING: Using incubator modules:", "SLF4J: ")
 
 
 def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
@@ -48,19 +62,65 @@ def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         # Python workers must be this interpreter: `python3` on PATH may be another minor version.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        for key, value in _LOCAL_CONF.items():
+        local_conf = _LOCAL_CONF if settings.on_object_storage else {**_LOCAL_CONF, **_LOCAL_LAYERS_CONF}
+        for key, value in local_conf.items():
             builder = builder.config(key, value)
         builder = builder.config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
         builder = builder.config("spark.driver.memory", settings.spark_driver_memory)
+        log4j = resources.files("breweries") / "data" / "log4j2-local.properties"
+        java_options = [
+            f"-Dlog4j2.configurationFile={log4j}",
+            f"-Dbreweries.spark.log.level={settings.spark_log_level}",
+        ]
         if settings.spark_jit == "quick":
             # A run of seconds never repays the optimizing C2 compiler's warm-up.
-            builder = builder.config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1")
-    if settings.s3_endpoint_url:
-        builder = builder.config("spark.hadoop.fs.s3a.endpoint", settings.s3_endpoint_url)
-        builder = builder.config("spark.hadoop.fs.s3a.path.style.access", "true")
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("WARN")
+            java_options.append("-XX:TieredStopAtLevel=1")
+        builder = builder.config("spark.driver.extraJavaOptions", " ".join(java_options))
+    if settings.on_object_storage:
+        hadoop = s3a.hadoop_conf(
+            endpoint=settings.s3_endpoint_url, region=settings.s3_region, path_style=settings.s3_path_style
+        )
+        for key, value in {**{f"spark.hadoop.{k}": v for k, v in hadoop.items()}, **s3a.SPARK_CONF}.items():
+            builder = builder.config(key, value)
+        if not settings.spark_submitted:  # a stage image has the connector in Spark's own jars
+            classpath = ":".join(str(jar) for jar in connector_jars(settings))
+            builder = builder.config("spark.driver.extraClassPath", classpath)
+    if settings.spark_submitted:
+        spark = builder.getOrCreate()
+    else:
+        with _jvm_stderr_filtered():
+            spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(settings.spark_log_level.upper())
     return spark
+
+
+@contextmanager
+def _jvm_stderr_filtered() -> Iterator[None]:
+    """The JVM that pyspark launches in this block writes its stderr through a filter.
+
+    It inherits a pipe as its stderr; a thread passes every line on to the real stderr except the
+    JVM's own start-up noise, which no logging setting reaches.
+    """
+    read_end, write_end = os.pipe()
+    real_stderr = os.dup(2)
+    threading.Thread(target=_forward_lines, args=(read_end, real_stderr), daemon=True).start()
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(write_end, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(write_end)  # the JVM keeps its own copy: the pipe ends when the JVM does
+
+
+def _forward_lines(read_end: int, out: int) -> None:
+    with os.fdopen(read_end, "rb") as lines, os.fdopen(out, "wb", buffering=0) as sink:
+        for line in lines:
+            if not line.decode(errors="replace").startswith(_JVM_NOISE):
+                sink.write(line)
 
 
 class LazySparkSession:

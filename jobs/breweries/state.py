@@ -11,30 +11,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from breweries.storage import ObjectStore, join_uri
-
-# Execution order. Quality runs on raw silver, before anything is published from it.
-STAGES: tuple[str, ...] = ("bronze", "silver", "quality", "silver_anonymized", "gold")
-
-# What each stage reads; each must be recorded as done for the same date first.
-UPSTREAM: dict[str, tuple[str, ...]] = {
-    "bronze": (),
-    "silver": ("bronze",),
-    "quality": ("silver",),
-    "silver_anonymized": ("silver", "quality"),
-    "gold": ("quality", "silver_anonymized"),
-}
-
-
-class MissingUpstreamError(RuntimeError):
-    """A stage's input for the run date was never recorded as done."""
-
-    def __init__(self, stage: str, upstream: str, run_date: date) -> None:
-        super().__init__(
-            f"{stage} needs {upstream} for {run_date.isoformat()}, which was never recorded as done: "
-            f"run `breweries run --date {run_date.isoformat()} --stages {upstream}` first"
-        )
-        self.stage, self.upstream, self.run_date = stage, upstream, run_date
+from breweries.errors import MissingUpstreamError
+from breweries.pipeline import STAGE_NAMES, stage, stages_from
+from breweries.storage import Store, join_uri
 
 
 @dataclass(frozen=True)
@@ -60,7 +39,7 @@ class StageRun:
 class StateStore:
     """Reads and writes :class:`StageRun` records under ``<root>/_state/<stage>/run_date=D.json``."""
 
-    def __init__(self, store: ObjectStore, state_uri: str) -> None:
+    def __init__(self, store: Store, state_uri: str) -> None:
         self._store = store
         self._uri = state_uri
 
@@ -74,23 +53,23 @@ class StateStore:
             return None
         return StageRun.from_json(self._store.read_bytes(uri))
 
-    def forget(self, stage: str, run_date: date | str) -> None:
+    def forget(self, name: str, run_date: date | str) -> None:
         """Unmark ``stage`` and every later stage for the date, before the stage rewrites its output.
 
         A stage killed half-way then leaves nothing that claims the date is done.
         """
-        for name in STAGES[STAGES.index(stage) :]:
+        for later in stages_from(name):
             # Idempotent on both backends: no need to look before deleting.
-            self._store.delete_object(self._record_uri(name, run_date))
+            self._store.delete_object(self._record_uri(later.name, run_date))
 
     def record(self, run: StageRun) -> None:
         """Record ``run`` as done: written after its output is complete (see :meth:`forget`)."""
         self._store.write_bytes(self._record_uri(run.stage, run.run_date), run.to_json())
 
-    def require_upstream(self, stage: str, run_date: date) -> None:
-        for upstream in UPSTREAM[stage]:
+    def require_upstream(self, name: str, run_date: date) -> None:
+        for upstream in stage(name).upstream:
             if self.get(upstream, run_date) is None:
-                raise MissingUpstreamError(stage, upstream, run_date)
+                raise MissingUpstreamError(name, upstream, run_date)
 
     def all_runs(self) -> list[StageRun]:
         runs = [
@@ -98,4 +77,12 @@ class StateStore:
             for uri in self._store.list_files(self._uri)
             if uri.endswith(".json")
         ]
-        return sorted(runs, key=lambda r: (STAGES.index(r.stage), r.run_date))
+        return sorted(runs, key=lambda r: (STAGE_NAMES.index(r.stage), r.run_date))
+
+    def status(self, run_date: date | None = None) -> dict[str, StageRun | None]:
+        """Per stage in pipeline order: its record for ``run_date``, or its latest when None."""
+        runs = self.all_runs()  # sorted by stage, then date: the last one of a stage is its latest
+        if run_date is not None:
+            runs = [r for r in runs if r.run_date == run_date.isoformat()]
+        latest = {r.stage: r for r in runs}
+        return {name: latest.get(name) for name in STAGE_NAMES}

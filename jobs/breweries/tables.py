@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from breweries.layout import abandoned_staging_prefix, staging_for
-from breweries.storage import ObjectStore
+from breweries.storage import Store
 from breweries.transforms.silver import BRONZE_SCHEMA, CORRUPT_RECORD, SOURCE_FILE
 
 
@@ -40,7 +40,7 @@ def count_by(df: DataFrame, column: str) -> dict[str | None, int]:
 def write_table(
     df: DataFrame,
     uri: str,
-    store: ObjectStore,
+    store: Store,
     run_id: str,
     partition_by: Sequence[str] = (),
 ) -> None:

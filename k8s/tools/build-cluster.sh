@@ -76,6 +76,6 @@ cni_plugins
 argo
 build spark-operator "github.com/kubeflow/spark-operator/v2@$SPARK_OPERATOR_VERSION" cmd/operator \
   -ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$SPARK_OPERATOR_VERSION"
-build minio "$MINIO_MODULE" . -ldflags="-s -w"
+nice -n 10 k8s/tools/build-minio.sh   # shared with make minio, which also runs MinIO outside the cluster
 build mc "$MC_MODULE" . -ldflags="-s -w -X github.com/minio/mc/cmd.Version=${MC_RELEASE#RELEASE.} -X github.com/minio/mc/cmd.ReleaseTag=$MC_RELEASE"
 pause

@@ -69,6 +69,21 @@ def spark_applications(workflow_template: Manifest) -> dict[str, Manifest]:
     }
 
 
+def pod_template(application: Manifest, role: str) -> Manifest:
+    """The Spark pod template of a SparkApplication's ``driver`` or ``executor``."""
+    return application["spec"][role]["template"]
+
+
+def container(application: Manifest, role: str) -> Manifest:
+    """The driver's or executor's container in its pod template (Spark takes the first)."""
+    return pod_template(application, role)["spec"]["containers"][0]
+
+
+def env_values(application: Manifest, role: str = "driver") -> dict[str, str | None]:
+    """Its environment: plain values, and None for those that come from a Secret or the pod."""
+    return {e["name"]: e.get("value") for e in container(application, role)["env"]}
+
+
 # --- CRD schemas ---------------------------------------------------------------------------------
 
 
@@ -98,7 +113,8 @@ def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
     schemas: dict[tuple[str, str], dict[str, Any]] = {}
     for path in sorted(SCHEMAS.glob("*/*.yaml.gz")):
         with gzip.open(path, "rt") as handle:
-            for crd in yaml.safe_load_all(handle):
+            # libyaml's loader: the pure-Python one takes seconds per CRD of this size.
+            for crd in yaml.load_all(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
                 group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
                 for version in crd["spec"]["versions"]:
                     schema = _to_json_schema(deepcopy(version["schema"]["openAPIV3Schema"]))

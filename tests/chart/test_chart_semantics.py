@@ -5,20 +5,28 @@ from __future__ import annotations
 import re
 
 import yaml
-from tests.chart.manifests import CHART, REPO, Manifest, by_kind, helm, one, render, spark_applications
+from tests.chart.manifests import (
+    CHART,
+    REPO,
+    Manifest,
+    by_kind,
+    container,
+    env_values,
+    helm,
+    one,
+    pod_template,
+    render,
+    spark_applications,
+)
 
-STAGE_ORDER = ["bronze", "silver", "quality", "silver-anonymized", "gold"]
+from breweries.pipeline import STAGES
+
+# The workflow's step and template names: the stages' components, in pipeline order.
+STAGE_ORDER = [stage.component for stage in STAGES]
 
 
 def templates_by_name(workflow_template: Manifest) -> dict[str, Manifest]:
     return {t["name"]: t for t in workflow_template["spec"]["templates"]}
-
-
-def test_stages_run_in_pipeline_order_with_quality_before_anything_is_published(default_manifests) -> None:
-    pipeline = templates_by_name(one(default_manifests, "WorkflowTemplate"))["pipeline"]
-    # Each inner list is a group that runs after the previous one: one stage per group, in order.
-    assert [[step["template"] for step in group] for group in pipeline["steps"]] == [[s] for s in STAGE_ORDER]
-    assert STAGE_ORDER.index("quality") < STAGE_ORDER.index("silver-anonymized") < STAGE_ORDER.index("gold")
 
 
 def test_every_stage_step_retries_three_times_with_2s_doubling_backoff(default_manifests) -> None:
@@ -28,7 +36,7 @@ def test_every_stage_step_retries_three_times_with_2s_doubling_backoff(default_m
         assert retry["limit"] == 3
         assert retry["backoff"]["duration"] == "2s"
         assert retry["backoff"]["factor"] == 2
-        assert retry["backoff"]["maxDuration"] == "30m"
+        assert retry["backoff"]["maxDuration"] == "14400s"  # (3 + 1) attempts x 3600 s
         assert templates[stage]["activeDeadlineSeconds"] == 3600
 
 
@@ -39,7 +47,7 @@ def test_retry_numbers_come_from_values() -> None:
     )  # fmt: skip
     silver = templates_by_name(one(manifests, "WorkflowTemplate"))["silver"]
     assert silver["retryStrategy"]["limit"] == 5
-    assert silver["retryStrategy"]["backoff"] == {"duration": "10s", "factor": 3, "maxDuration": "30m"}
+    assert silver["retryStrategy"]["backoff"] == {"duration": "10s", "factor": 3, "maxDuration": "5400s"}
     assert silver["activeDeadlineSeconds"] == 900
 
 
@@ -50,8 +58,11 @@ def test_steps_create_spark_applications_and_wait_for_a_final_state(default_mani
         assert resource["action"] == "create"
         assert resource["setOwnerReference"] is True
         assert resource["successCondition"] == "status.applicationState.state == COMPLETED"
-        # SUBMISSION_FAILED is transient (the operator resubmits): only FAILED fails the step.
-        assert resource["failureCondition"] == "status.applicationState.state == FAILED"
+        # SUBMISSION_FAILED is transient (the operator resubmits): only FAILED fails the step, or
+        # the driver's own word that it failed for good (each requirement fails the step alone).
+        assert resource["failureCondition"] == (
+            "metadata.labels.breweries/retryable == false,status.applicationState.state == FAILED"
+        )
 
 
 def test_spark_applications_use_generated_names_and_no_operator_restarts(default_manifests) -> None:
@@ -63,28 +74,6 @@ def test_spark_applications_use_generated_names_and_no_operator_restarts(default
         assert app["spec"]["mode"] == "cluster"
         assert app["spec"]["sparkVersion"] == "4.0.1"
         assert app["spec"]["timeToLiveSeconds"] == 86400
-
-
-def test_each_stage_runs_its_own_image_and_an_entry_point_that_exists(default_manifests) -> None:
-    apps = spark_applications(one(default_manifests, "WorkflowTemplate"))
-    assert sorted(apps) == sorted(STAGE_ORDER)
-    for name, app in apps.items():
-        assert app["spec"]["image"] == f"breweries-{name}:0.1.0"
-        main = app["spec"]["mainApplicationFile"]
-        stage = name.replace("-", "_")
-        assert main == "local:///opt/breweries/run_stage.py"
-        driver_env = {e["name"]: e.get("value") for e in app["spec"]["driver"]["env"]}
-        assert driver_env["BREWERIES_STAGE"] == stage
-        assert app["spec"]["arguments"] == [
-            "--date={{inputs.parameters.run-date}}",
-            "--force={{inputs.parameters.force}}",
-        ]
-
-
-def test_stage_dockerfile_puts_the_entry_point_where_the_spark_application_looks() -> None:
-    dockerfile = (REPO / "images" / "stage" / "Dockerfile").read_text()
-    assert "COPY --chown=185:185 images/stage/run_stage.py /opt/breweries/run_stage.py" in dockerfile
-    assert "ENV BREWERIES_STAGE=${STAGE}" in dockerfile
 
 
 def test_run_date_defaults_to_the_creation_date_and_reaches_every_stage(default_manifests) -> None:
@@ -168,7 +157,7 @@ def test_no_secret_value_is_rendered_inline(all_on_manifests) -> None:
 
 def test_the_pseudonymization_key_reaches_only_the_stage_that_needs_it(default_manifests) -> None:
     for name, app in spark_applications(one(default_manifests, "WorkflowTemplate")).items():
-        names = {e["name"] for e in app["spec"]["driver"]["env"] + app["spec"]["executor"]["env"]}
+        names = set(env_values(app, "driver")) | set(env_values(app, "executor"))
         assert ("BREWERIES_PSEUDONYMIZATION_KEY" in names) == (name == "silver-anonymized"), name
 
 
@@ -183,7 +172,7 @@ def test_s3a_settings_match_the_object_store(all_on_manifests) -> None:
     conf = app["spec"]["sparkConf"]
     assert conf["spark.sql.sources.commitProtocolClass"].endswith("PathOutputCommitProtocol")
     assert conf["spark.sql.shuffle.partitions"] == "64"
-    env = {e["name"]: e.get("value") for e in app["spec"]["driver"]["env"]}
+    env = env_values(app)
     assert env["BREWERIES_S3_ENDPOINT"] == "https://s3.example.com"
     assert env["BREWERIES_SILVER_URI"] == "s3a://breweries-silver"
     assert env["BREWERIES_SILVER_ANONYMIZED_URI"] == "s3a://breweries-silver-anonymized"
@@ -214,11 +203,13 @@ def test_rbac_is_namespaced_and_minimal(default_manifests) -> None:
     assert roles["breweries-workflow"] == [
         {"apiGroups": ["sparkoperator.k8s.io"], "resources": ["sparkapplications"],
          "verbs": ["create", "get", "list", "watch", "delete", "patch"]},
+        {"apiGroups": ["argoproj.io"], "resources": ["workflows/finalizers"], "verbs": ["update"]},
         {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]},
     ]  # fmt: skip
     assert roles["breweries-spark"] == [
         {"apiGroups": [""], "resources": ["pods", "services", "configmaps", "persistentvolumeclaims"],
          "verbs": ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]},
+        {"apiGroups": ["sparkoperator.k8s.io"], "resources": ["sparkapplications"], "verbs": ["patch"]},
     ]  # fmt: skip
     template = one(default_manifests, "WorkflowTemplate")
     assert template["spec"]["serviceAccountName"] == "breweries-workflow"
@@ -232,9 +223,10 @@ def test_every_pod_is_non_root_without_escalation_or_capabilities(all_on_manifes
     contexts += [t["script"]["securityContext"] for t in template["spec"]["templates"] if "script" in t]
     for app in spark_applications(template).values():
         for role in ("driver", "executor"):
-            assert app["spec"][role]["podSecurityContext"]["runAsNonRoot"] is True
-            assert app["spec"][role]["podSecurityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-            contexts.append(app["spec"][role]["securityContext"])
+            pod = pod_template(app, role)["spec"]
+            assert pod["securityContext"]["runAsNonRoot"] is True
+            assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+            contexts.append(container(app, role)["securityContext"])
     for workload in by_kind(all_on_manifests, "Deployment") + by_kind(all_on_manifests, "Job"):
         pod = workload["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -339,3 +331,118 @@ def test_argo_workflows_call_only_templates_the_workflow_template_has(default_ma
         "pipeline",
         "notify-failure",
     }
+
+
+def test_no_retry_is_cut_short_by_the_backoff_window(default_manifests) -> None:
+    # Argo starts no retry once maxDuration has passed since the first attempt: it must cover every
+    # attempt running to its deadline, and the waits between them.
+    templates = templates_by_name(one(default_manifests, "WorkflowTemplate"))
+    for stage in STAGE_ORDER:
+        retry, deadline = templates[stage]["retryStrategy"], templates[stage]["activeDeadlineSeconds"]
+        waits = sum(2 * 2**n for n in range(retry["limit"]))
+        assert int(retry["backoff"]["maxDuration"].removesuffix("s")) >= retry["limit"] * deadline + waits
+    explicit = render("--set", "workflow.retry.backoffMaxDuration=5h")
+    assert (
+        templates_by_name(one(explicit, "WorkflowTemplate"))["gold"]["retryStrategy"]["backoff"][
+            "maxDuration"
+        ]
+        == "5h"
+    )
+
+
+def test_the_network_policy_selects_every_pod_the_pipeline_runs(all_on_manifests) -> None:
+    policy = one(all_on_manifests, "NetworkPolicy")
+    selector = policy["spec"]["podSelector"]["matchLabels"]
+    template = one(all_on_manifests, "WorkflowTemplate")
+    # Workflow step pods (the notifier, the resource steps) get their labels from podMetadata.
+    assert selector.items() <= template["spec"]["podMetadata"]["labels"].items()
+    for app in spark_applications(template).values():
+        for role in ("driver", "executor"):
+            assert selector.items() <= app["spec"][role]["labels"].items()
+    minio = one(all_on_manifests, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert selector.items() <= minio.items()
+
+
+def test_narrowing_the_api_server_cidr_leaves_the_object_store_and_the_api_reachable(
+    all_on_manifests,
+) -> None:
+    egress = one(all_on_manifests, "NetworkPolicy")["spec"]["egress"]
+    by_cidr = {
+        rule["to"][0]["ipBlock"]["cidr"]: [p["port"] for p in rule["ports"]]
+        for rule in egress
+        if "to" in rule and "ipBlock" in rule["to"][0]
+    }
+    assert by_cidr == {"10.96.0.1/32": [443], "203.0.113.0/24": [443]}  # ci/all-on-values.yaml's
+    defaults = render(
+        "--set", "networkPolicy.enabled=true", "--set", "networkPolicy.apiServer.cidr=10.0.0.1/32"
+    )
+    rules = one(defaults, "NetworkPolicy")["spec"]["egress"]
+    endpoints = [r for r in rules if "to" in r and r["to"][0].get("ipBlock", {}).get("cidr") == "0.0.0.0/0"]
+    assert [[p["port"] for p in r["ports"]] for r in endpoints] == [[443, 9000]]
+
+
+def test_spark_pods_run_on_a_read_only_root_with_exactly_the_folders_spark_writes_to(
+    default_manifests,
+) -> None:
+    # What tests/images found writable-needed: /tmp (with exec, for snappy's native library) and the
+    # work dir; Spark mounts its own local dirs and configuration.
+    for name, app in spark_applications(one(default_manifests, "WorkflowTemplate")).items():
+        for role in ("driver", "executor"):
+            pod, main = pod_template(app, role)["spec"], container(app, role)
+            assert main["securityContext"]["readOnlyRootFilesystem"] is True, (name, role)
+            mounts = {m["name"]: m["mountPath"] for m in main["volumeMounts"]}
+            assert mounts == {"tmp": "/tmp", "work-dir": "/opt/spark/work-dir"}, (name, role)
+            assert {v["name"]: v for v in pod["volumes"]} == {
+                "tmp": {"name": "tmp", "emptyDir": {}},
+                "work-dir": {"name": "work-dir", "emptyDir": {}},
+            }
+
+
+def test_secrets_and_security_reach_spark_pods_without_the_operators_webhook(default_manifests) -> None:
+    # The fields only the operator's mutating webhook applies are not used: everything a pod needs
+    # is in its pod template, which spark-submit applies itself.
+    webhook_only = {
+        "env",
+        "envFrom",
+        "envSecretKeyRefs",
+        "securityContext",
+        "podSecurityContext",
+        "volumeMounts",
+    }
+    for name, app in spark_applications(one(default_manifests, "WorkflowTemplate")).items():
+        assert "volumes" not in app["spec"], name
+        for role in ("driver", "executor"):
+            assert webhook_only.isdisjoint(app["spec"][role]), (name, role)
+        fields = {e["name"]: e.get("valueFrom", {}) for e in container(app, "driver")["env"]}
+        assert fields["AWS_SECRET_ACCESS_KEY"] == {
+            "secretKeyRef": {"name": "breweries-s3", "key": "AWS_SECRET_ACCESS_KEY"}
+        }
+        assert fields["BREWERIES_SPARK_APPLICATION"] == {
+            "fieldRef": {"fieldPath": "metadata.labels['sparkoperator.k8s.io/app-name']"}
+        }
+
+
+def test_a_stage_that_failed_for_good_is_not_retried_and_anything_else_is(default_manifests) -> None:
+    from breweries.cluster import RETRYABLE_LABEL
+    from breweries.errors import FAILURES
+
+    templates = templates_by_name(one(default_manifests, "WorkflowTemplate"))
+    for stage in STAGE_ORDER:
+        retry, resource = templates[stage]["retryStrategy"], templates[stage]["resource"]
+        assert retry["retryPolicy"] == "Always"
+        # The failure condition names the label when the driver set it; the expression reads that.
+        assert f"metadata.labels.{RETRYABLE_LABEL} == false" in resource["failureCondition"].split(",")
+        assert retry["expression"] == f"!(lastRetry.message contains '{RETRYABLE_LABEL}')"
+    # The quality gate's failure is one of those the taxonomy says a retry cannot fix.
+    assert any(f.__name__ == "DataQualityError" and not f.retryable for f in FAILURES)
+
+
+def test_the_exit_handler_always_deletes_the_workflows_running_spark_applications(default_manifests) -> None:
+    templates = templates_by_name(one(default_manifests, "WorkflowTemplate"))
+    [group] = templates["exit-handler"]["steps"]
+    cleanup = next(step for step in group if step["template"] == "cleanup")
+    assert "when" not in cleanup  # whatever the workflow's status
+    container = templates["cleanup"]["container"]
+    assert container["command"] == ["breweries", "cleanup"]
+    assert container["args"] == ["--workflow={{workflow.name}}"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True

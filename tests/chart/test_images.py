@@ -1,4 +1,5 @@
-"""The image definitions agree with the package and the chart (building them needs docker: `make images`)."""
+"""The image definitions agree with the package and the chart (building them needs docker: `make images`;
+tests/images/ checks the built images)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from tests.chart.manifests import REPO
 
 BASE = (REPO / "images" / "base" / "Dockerfile").read_text()
 STAGE = (REPO / "images" / "stage" / "Dockerfile").read_text()
+STANDIN = (REPO / "images" / "spark-standin" / "Dockerfile").read_text()
+REQUIREMENTS = (REPO / "images" / "requirements.txt").read_text()
 
 
 def _pyproject_dependencies() -> list[str]:
@@ -23,24 +26,47 @@ def test_the_base_image_is_a_pinned_spark_release_matching_the_pinned_pyspark() 
     assert f'"pyspark=={image_version}"' in (REPO / "pyproject.toml").read_text()
 
 
-def test_the_s3a_connector_versions_match_hadoop_3_4_1() -> None:
-    assert "ARG HADOOP_AWS_VERSION=3.4.1" in BASE
-    assert "ARG AWS_SDK_VERSION=2.24.6" in BASE
-    assert "sha1sum --check --strict" in BASE  # a corrupted or swapped jar stops the build
+def test_the_s3a_connector_versions_match_hadoop_3_4_1_and_are_checked_in_the_build() -> None:
+    pins = (REPO / "images" / "connector-jars.sha256").read_text()
+    for coordinate in (
+        "org.apache.hadoop:hadoop-aws:3.4.1",
+        "software.amazon.awssdk:bundle:2.24.6",
+        "org.apache.spark:spark-hadoop-cloud_2.13:4.0.1",
+    ):
+        assert f"# maven: {coordinate}" in pins
+    assert len(re.findall(r"^[0-9a-f]{64}  \S+\.jar$", pins, re.MULTILINE)) == 3
+    # A corrupted or swapped jar stops the build.
+    assert "connector-jars.sha256" in BASE and "sha256sum --check --strict" in BASE
 
 
-def test_every_runtime_dependency_is_pinned_in_the_image_requirements() -> None:
-    pinned = dict(
-        line.split("==")
-        for line in (REPO / "images" / "requirements.txt").read_text().splitlines()
-        if line and not line.startswith("#")
-    )
+def test_no_image_build_downloads_anything() -> None:
+    # The inputs are fetched on the host with the registries' own clients and checked there; a
+    # `# syntax=` line would make BuildKit pull its frontend from an image registry.
+    for dockerfile in (BASE, STAGE, STANDIN):
+        assert not re.search(r"wget|curl|ADD +https?:|^# *syntax=", dockerfile, re.MULTILINE)
+    assert "--no-index" in BASE and "--require-hashes" in BASE
+
+
+def _pinned_requirements() -> dict[str, str]:
+    return dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", REQUIREMENTS, re.MULTILINE))
+
+
+def test_every_runtime_dependency_is_pinned_with_a_hash_in_the_image_requirements() -> None:
+    pinned = _pinned_requirements()
     for dependency in _pyproject_dependencies():
         if dependency == "pyspark":
             continue  # the image's own /opt/spark/python
         assert dependency in pinned, (
             f"{dependency} is a package dependency but not in images/requirements.txt"
         )
+    assert len(re.findall(r"--hash=sha256:[0-9a-f]{64}", REQUIREMENTS)) == len(pinned)
+
+
+def test_the_spark_standin_is_made_of_the_pinned_pyspark() -> None:
+    version = re.search(r'"pyspark==([^"]+)"', (REPO / "pyproject.toml").read_text()).group(1)
+    pin = (REPO / "images" / "spark-standin" / "pyspark.sha256").read_text()
+    assert re.fullmatch(rf"[0-9a-f]{{64}}  pyspark-{re.escape(version)}\.tar\.gz\n", pin)
+    assert f"pyspark-{version}.tar.gz" in STANDIN
 
 
 def test_the_package_supports_the_python_the_spark_image_ships() -> None:
@@ -49,6 +75,6 @@ def test_the_package_supports_the_python_the_spark_image_ships() -> None:
 
 
 def test_images_run_as_uid_185_not_root() -> None:
-    for dockerfile in (BASE, STAGE):
+    for dockerfile in (BASE, STAGE, STANDIN):
         users = re.findall(r"^USER (\S+)$", dockerfile, re.MULTILINE)
         assert users[-1] == "185"

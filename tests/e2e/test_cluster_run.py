@@ -2,7 +2,7 @@
 
 Runs only when told which cluster to use, so that `make test` never touches a cluster by accident:
 
-    make cluster-up && make images-kind                       # once: kind, Argo, Spark Operator, chart
+    make cluster-up-kind && make images-kind                  # once: kind, Argo, Spark Operator, chart
     kubectl -n breweries port-forward svc/breweries-minio 9000 &
     BREWERIES_E2E_CONTEXT=kind-breweries make test
 

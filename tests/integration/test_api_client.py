@@ -9,8 +9,9 @@ import json
 
 import pytest
 
-from breweries.api.client import ApiError, BreweryApiClient, RateLimiter, expected_page_sizes
+from breweries.api.client import BreweryApiClient, RateLimiter, expected_page_sizes
 from breweries.api.replay import Fault
+from breweries.errors import ApiError
 
 pytestmark = pytest.mark.faults
 

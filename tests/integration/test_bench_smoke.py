@@ -10,6 +10,8 @@ import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
+pytestmark = pytest.mark.bench
+
 
 @pytest.fixture
 def quick_bench():
@@ -49,8 +51,11 @@ def test_transforms_quick_runs_spark_and_duckdb_on_the_same_synthetic_bronze(qui
     assert any("files/partition" in line for line in lines)
 
 
-def test_whole_run_quick_splits_the_wall_time_by_stage(quick_bench):
+def test_whole_run_quick_splits_the_wall_time_by_stage_on_local_folders_and_s3(quick_bench):
     lines = quick_bench("whole_run")
     parts = [line.split()[0] for line in lines[2:9]]
     assert parts == ["spark", "bronze", "silver", "quality", "silver_anonymized", "gold", "process"]
-    assert any(line.startswith("reference: bare Spark cold start") for line in lines)
+    # Local folders and the S3 server side by side, each part with its ratio.
+    assert lines[1].split()[1:4] == ["local", "s", "s3a"]
+    summary = next(line for line in lines if line.startswith("s3a run on "))
+    assert "reference: bare Spark cold start" in summary

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from breweries.cli import EXIT_OK, EXIT_USAGE, main
+from breweries.cli import main
+from breweries.errors import EXIT_OK, ApiError, SettingsError
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]
@@ -37,6 +39,7 @@ def clean_env(**values: str) -> dict[str, str]:
     return {**env, **values}
 
 
+@pytest.mark.slow
 def test_breweries_run_against_a_running_replay_produces_gold_for_every_brewery(
     tmp_path, replay_process, spark
 ):
@@ -58,8 +61,40 @@ def test_breweries_run_against_a_running_replay_produces_gold_for_every_brewery(
     )
     assert gold.groupBy().sum("brewery_count").first()[0] == 11822
     assert {"country", "state", "brewery_type", "brewery_count"} == set(gold.columns)
+    # A local run prints the pipeline's story: every line is one of ours, none is the JVM's.
+    ours = re.compile(r"^\d\d:\d\d:\d\d (INFO|WARNING|ERROR) ")
+    assert [line for line in result.stderr.splitlines() if not ours.match(line)] == []
+    assert "spark session started" in result.stderr
 
 
+def test_an_unreachable_api_ends_in_one_line_that_names_it_and_suggests_the_demo(tmp_path):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        api = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    env = clean_env(
+        BREWERIES_API_URL=api,
+        BREWERIES_STORAGE_ROOT=str(tmp_path),
+        BREWERIES_HTTP_BACKOFF_SECONDS="0.01",
+        BREWERIES_STAGE_RETRY_BACKOFF_SECONDS="0.01",
+    )
+    result = subprocess.run(
+        [BIN / "breweries", "run", "--date", "2026-01-01"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == ApiError.exit_code
+    lines = result.stderr.splitlines()
+    # Still retried (5 requests in each of 4 attempts), each retry said in one short line.
+    assert sum("refused the connection; retrying" in line for line in lines) == 4 * 4
+    assert all(len(line) < 400 and "HTTPConnectionPool" not in line for line in lines)
+    errors = [line for line in lines if " ERROR " in line]
+    assert len(errors) == 1 and errors == lines[-1:]
+    assert f"the API at {api} cannot be reached" in errors[0] and "breweries demo" in errors[0]
+
+
+@pytest.mark.slow
 def test_the_stage_entry_point_runs_under_spark_submit_like_a_spark_application(tmp_path, replay_process):
     # What a SparkApplication's driver runs: spark-submit of run_stage.py, the stage named by the
     # image's BREWERIES_STAGE, the workflow's --date and --force.
@@ -94,6 +129,7 @@ def test_the_stage_entry_point_without_a_stage_says_what_sets_it() -> None:
     assert "BREWERIES_STAGE is not set" in result.stderr
 
 
+@pytest.mark.slow
 def test_demo_prints_gold_rows_and_a_passing_quality_summary(tmp_path, spark, capsys):
     assert main(["demo", "--storage-root", str(tmp_path), "--date", "2026-01-03"]) == EXIT_OK
     out = capsys.readouterr().out
@@ -111,17 +147,20 @@ def test_the_anonymize_stage_refuses_to_run_without_a_key(tmp_path, monkeypatch,
             json.dumps({"stage": stage, "run_date": "2026-01-01", "started_at": "", "finished_at": "",
                         "duration_seconds": 0, "rows_in": 0, "rows_out": 0, "output": ""})
         )  # fmt: skip
-    assert main(["stage", "silver_anonymized", "--date", "2026-01-01"]) == EXIT_USAGE
+    assert main(["stage", "silver_anonymized", "--date", "2026-01-01"]) == SettingsError.exit_code
     assert "BREWERIES_PSEUDONYMIZATION_KEY is not set" in capfd.readouterr().err
 
 
 def test_bad_flags_and_settings_exit_2_naming_them(capfd, monkeypatch):
     with pytest.raises(SystemExit) as exit_info:
         main(["run", "--date", "01/02/2026"])
-    assert exit_info.value.code == EXIT_USAGE and "--date must be YYYY-MM-DD" in capfd.readouterr().err
+    assert (
+        exit_info.value.code == SettingsError.exit_code
+        and "--date must be YYYY-MM-DD" in capfd.readouterr().err
+    )
     monkeypatch.setenv("BREWERIES_HTTP_CONCURRENCY", "many")
-    assert main(["run"]) == EXIT_USAGE
+    assert main(["run"]) == SettingsError.exit_code
     assert "BREWERIES_HTTP_CONCURRENCY must be a number" in capfd.readouterr().err
     monkeypatch.delenv("BREWERIES_HTTP_CONCURRENCY")
-    assert main(["run", "--stages", "bronze,platinum"]) == EXIT_USAGE
+    assert main(["run", "--stages", "bronze,platinum"]) == SettingsError.exit_code
     assert "--stages: unknown stage platinum" in capfd.readouterr().err

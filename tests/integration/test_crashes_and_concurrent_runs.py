@@ -17,12 +17,13 @@ import pytest
 from chispa import assert_df_equality
 from tests.integration.pipeline_env import pipeline_env
 
-from breweries.cli import EXIT_BUSY, EXIT_OK, main
+from breweries.cli import main
+from breweries.errors import EXIT_OK, RunDateBusyError
 from breweries.layout import Layout
+from breweries.pipeline import STAGE_NAMES
 from breweries.settings import Settings
-from breweries.stages.gold import GOLD_SCHEMA
-from breweries.state import STAGES
 from breweries.tables import read_table
+from breweries.transforms.gold import GOLD_SCHEMA
 from breweries.transforms.silver import SILVER_SCHEMA
 
 pytestmark = pytest.mark.faults
@@ -64,8 +65,8 @@ def test_a_run_killed_while_writing_silver_leaves_every_date_as_it_was_and_a_rer
     before = stored_files(tmp_path)
     layout = Layout(Settings(storage_root=str(tmp_path)))
     day = date.fromisoformat(DAY)
-    silver_before = read_table(spark, layout.silver_date(day), SILVER_SCHEMA).cache()
-    gold_before = read_table(spark, layout.gold_date(day), GOLD_SCHEMA).cache()
+    silver_before = read_table(spark, layout.silver_uri(day), SILVER_SCHEMA).cache()
+    gold_before = read_table(spark, layout.gold_uri(day), GOLD_SCHEMA).cache()
     silver_before.count(), gold_before.count()
 
     staging = tmp_path / "silver" / "breweries" / "_staging"
@@ -84,7 +85,7 @@ def test_a_run_killed_while_writing_silver_leaves_every_date_as_it_was_and_a_rer
 
     after = stored_files(tmp_path)
     assert list(staging.iterdir())  # the kill did land mid-write: its staging is still there
-    forgotten = {state_path(stage, DAY) for stage in STAGES[1:]}  # silver and everything after it
+    forgotten = {state_path(stage, DAY) for stage in STAGE_NAMES[1:]}  # silver and everything after it
     assert {name: body for name, body in before.items() if name not in forgotten} == after
     assert not any(name in after for name in forgotten)  # nothing claims the date is done
 
@@ -92,10 +93,10 @@ def test_a_run_killed_while_writing_silver_leaves_every_date_as_it_was_and_a_rer
     assert main(["run", "--date", DAY]) == EXIT_OK
     assert not list(tmp_path.rglob("_staging"))
     assert_df_equality(
-        read_table(spark, layout.silver_date(day), SILVER_SCHEMA), silver_before, ignore_row_order=True
+        read_table(spark, layout.silver_uri(day), SILVER_SCHEMA), silver_before, ignore_row_order=True
     )
     assert_df_equality(
-        read_table(spark, layout.gold_date(day), GOLD_SCHEMA), gold_before, ignore_row_order=True
+        read_table(spark, layout.gold_uri(day), GOLD_SCHEMA), gold_before, ignore_row_order=True
     )
     rerun = stored_files(tmp_path)
     assert {k: v for k, v in rerun.items() if EARLIER in k} == {
@@ -113,7 +114,7 @@ def test_a_second_run_of_a_date_that_is_running_is_refused_and_the_first_complet
     first = subprocess.Popen([BREWERIES, "run", "--date", DAY, "--stages", "bronze"], stderr=subprocess.PIPE)
     wait_for(lambda: lock.exists() and "pid" in lock.read_text(), "the first run took the lock", first)
 
-    assert main(["run", "--date", DAY, "--stages", "bronze"]) == EXIT_BUSY
+    assert main(["run", "--date", DAY, "--stages", "bronze"]) == RunDateBusyError.exit_code
     assert f"run date {DAY} is already being run (pid {first.pid} on " in capfd.readouterr().err
 
     _, err = first.communicate(timeout=120)
@@ -126,9 +127,7 @@ def test_a_second_run_of_a_date_that_is_running_is_refused_and_the_first_complet
 
 
 def test_different_dates_run_side_by_side(tmp_path, monkeypatch, replay_of, snapshot):
-    from breweries.locks import run_date_lock
-
     settings = Settings(storage_root=str(tmp_path))
-    with run_date_lock(settings.state_uri, date.fromisoformat(EARLIER)):
+    with settings.open_store().run_date_lock(settings.state_uri, date.fromisoformat(EARLIER)):
         pipeline_env(monkeypatch, tmp_path, replay_of(snapshot[:300]).url)
         assert main(["run", "--date", DAY, "--stages", "bronze"]) == EXIT_OK

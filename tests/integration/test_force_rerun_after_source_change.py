@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from tests.integration.pipeline_env import pipeline_env
 
-from breweries.cli import EXIT_OK, main
+from breweries.cli import main
+from breweries.errors import EXIT_OK
 
 pytestmark = pytest.mark.faults
 

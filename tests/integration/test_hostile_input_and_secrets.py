@@ -10,7 +10,8 @@ import pytest
 from pyspark.sql import functions as F
 from tests.integration.pipeline_env import pipeline_env
 
-from breweries.cli import EXIT_OK, EXIT_QUALITY, main
+from breweries.cli import main
+from breweries.errors import EXIT_OK, DataQualityError
 from breweries.layout import Layout
 from breweries.settings import Settings
 from breweries.tables import read_table
@@ -55,7 +56,7 @@ def test_partition_values_from_the_api_cannot_escape_the_table(
     # Everything written stays under the storage root: no ../../etc, no extra state= level.
     assert all(path.resolve().is_relative_to(root.resolve()) for path in all_files(tmp_path / "store"))
     assert not outside.exists() and not (tmp_path / "etc").exists()
-    silver_uri = Layout(Settings(storage_root=str(root))).silver_date(date.fromisoformat(RUN_DATE))
+    silver_uri = Layout(Settings(storage_root=str(root))).silver_uri(date.fromisoformat(RUN_DATE))
     silver_root = Path(silver_uri.removeprefix("file://"))
     partition_dirs = {p.name for p in silver_root.iterdir() if p.is_dir()}
     assert "country=..%2F..%2Fetc" in partition_dirs and "country=country%3Dx" in partition_dirs
@@ -79,7 +80,7 @@ def test_no_secret_appears_in_logs_reports_or_state(
     assert main(["run", "--date", RUN_DATE]) == EXIT_OK
     # A failed run takes the notification path too: an empty source fails the quality gate.
     set_env(monkeypatch, failed, replay_of([]).url, webhook_url)
-    assert main(["run", "--date", RUN_DATE]) == EXIT_QUALITY
+    assert main(["run", "--date", RUN_DATE]) == DataQualityError.exit_code
     assert len(webhook.messages) == 1  # it did reach the webhook
     output = capfd.readouterr()
     written = [p.read_bytes() for p in all_files(tmp_path) if p.suffix in (".json", ".txt", ".log")]

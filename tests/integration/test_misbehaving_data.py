@@ -14,11 +14,12 @@ import pytest
 from pyspark.sql import functions as F
 from tests.integration.pipeline_env import pipeline_env
 
-from breweries.cli import EXIT_OK, main
+from breweries.cli import main
+from breweries.errors import EXIT_OK
 from breweries.layout import Layout
 from breweries.settings import Settings
-from breweries.stages.gold import GOLD_SCHEMA
 from breweries.tables import read_table
+from breweries.transforms.gold import GOLD_SCHEMA
 from breweries.transforms.silver import QUARANTINE_SCHEMA, SILVER_SCHEMA
 
 pytestmark = pytest.mark.faults
@@ -76,9 +77,9 @@ def outcome(tmp_path_factory, spark, snapshot):
         pipeline_env(monkeypatch, root, replay.url)
         assert main(["run", "--date", RUN_DATE]) == EXIT_OK  # warnings do not stop the run
     layout, day = Layout(Settings(storage_root=str(root))), date.fromisoformat(RUN_DATE)
-    silver = read_table(spark, layout.silver_date(day), SILVER_SCHEMA)
-    quarantine = read_table(spark, layout.quarantine_date(day), QUARANTINE_SCHEMA)
-    gold = read_table(spark, layout.gold_date(day), GOLD_SCHEMA)
+    silver = read_table(spark, layout.silver_uri(day), SILVER_SCHEMA)
+    quarantine = read_table(spark, layout.quarantine_uri(day), QUARANTINE_SCHEMA)
+    gold = read_table(spark, layout.gold_uri(day), GOLD_SCHEMA)
     report = json.loads(
         (root / "silver" / "_quality" / f"snapshot_date={RUN_DATE}" / "report.json").read_text()
     )

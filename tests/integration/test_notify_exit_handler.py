@@ -8,11 +8,12 @@ from datetime import date
 
 import pytest
 
-from breweries.checks import QualityReport, SourceCounts, evaluate_quality
-from breweries.cli import EXIT_OK, main
+from breweries.cli import main
+from breweries.errors import EXIT_OK
 from breweries.layout import Layout
+from breweries.quality import QualityReport, SourceCounts, evaluate_quality
 from breweries.settings import Settings
-from breweries.storage import ObjectStore
+from breweries.storage import LocalStore
 
 pytestmark = pytest.mark.faults
 
@@ -100,8 +101,8 @@ def test_a_failed_gate_names_its_failed_checks_with_counts_and_the_report(tmp_pa
     monkeypatch.setenv("BREWERIES_WEBHOOK_URL", webhook.url)
     monkeypatch.setenv("BREWERIES_STORAGE_ROOT", str(tmp_path))
     settings = Settings.from_env()
-    report_uri = Layout(settings).quality_report(date(2026, 1, 1))
-    ObjectStore().write_bytes(report_uri, failed_report().to_json())
+    report_uri = Layout(settings).quality_report_uri(date(2026, 1, 1))
+    LocalStore().write_bytes(report_uri, failed_report().to_json())
 
     assert notify(failures=json.dumps(QUALITY_FAILURES)) == EXIT_OK
     (message,) = webhook.messages

@@ -16,12 +16,13 @@ from chispa import assert_df_equality
 from tests.integration.pipeline_env import pipeline_env
 
 from breweries.api.replay import bundled_snapshot_path
-from breweries.cli import EXIT_MISSING_INPUT, EXIT_OK, EXIT_QUALITY, main
+from breweries.cli import main
+from breweries.errors import EXIT_OK, DataQualityError, MissingUpstreamError
 from breweries.layout import Layout
+from breweries.pipeline import STAGE_NAMES
 from breweries.settings import Settings
-from breweries.stages.gold import GOLD_SCHEMA
-from breweries.state import STAGES
 from breweries.tables import read_table
+from breweries.transforms.gold import GOLD_SCHEMA
 from breweries.transforms.silver import SILVER_SCHEMA
 
 RUN_DATE = "2026-01-01"
@@ -67,7 +68,7 @@ def test_run_writes_the_documented_layout(full_run):
     )
     gold = root / "gold" / "breweries_by_type_location" / f"snapshot_date={RUN_DATE}"
     assert all(len(list(p.glob("*.parquet"))) == 1 for p in gold.glob("country=*"))
-    assert all(state_record(root, stage) for stage in STAGES)
+    assert all(state_record(root, stage) for stage in STAGE_NAMES)
     assert not list(root.rglob("_staging"))  # nothing left half-built, no empty leftovers
 
 
@@ -95,7 +96,7 @@ def test_gold_counts_equal_an_independent_count_of_the_snapshot(full_run, spark)
     rows = csv.DictReader(io.StringIO(gzip.decompress(bundled_snapshot_path().read_bytes()).decode()))
     expected = Counter((r["country"], r["state_province"], r["brewery_type"]) for r in rows)
     settings = Settings(storage_root=str(root))
-    gold = read_table(spark, Layout(settings).gold_date(RUN_DAY), GOLD_SCHEMA)
+    gold = read_table(spark, Layout(settings).gold_uri(RUN_DAY), GOLD_SCHEMA)
     actual = {(r.country, r.state, r.brewery_type): r.brewery_count for r in gold.collect()}
     assert actual == dict(expected)
     assert sum(actual.values()) == 11822
@@ -116,20 +117,21 @@ def test_anonymized_silver_holds_no_raw_name_or_phone(full_run, spark):
 def test_a_rerun_skips_finished_stages(full_run, monkeypatch, capfd):
     root, replay = full_run
     pipeline_env(monkeypatch, root, replay.url)
-    before = {stage: state_record(root, stage) for stage in STAGES}
+    before = {stage: state_record(root, stage) for stage in STAGE_NAMES}
     assert main(["run", "--date", RUN_DATE]) == EXIT_OK
-    assert {stage: state_record(root, stage) for stage in STAGES} == before
-    assert capfd.readouterr().err.count("already done for this date: skipped") == len(STAGES)
+    assert {stage: state_record(root, stage) for stage in STAGE_NAMES} == before
+    assert capfd.readouterr().err.count("already done for this date: skipped") == len(STAGE_NAMES)
 
 
+@pytest.mark.slow
 def test_force_rebuilds_every_stage_with_identical_output(full_run, monkeypatch, spark):
     root, replay = full_run
     pipeline_env(monkeypatch, root, replay.url)
     layout = Layout(Settings(storage_root=str(root)))
 
     def snapshot_of_outputs():
-        silver = read_table(spark, layout.silver_date(RUN_DAY), SILVER_SCHEMA).drop("fetched_at")
-        gold = read_table(spark, layout.gold_date(RUN_DAY), GOLD_SCHEMA)
+        silver = read_table(spark, layout.silver_uri(RUN_DAY), SILVER_SCHEMA).drop("fetched_at")
+        gold = read_table(spark, layout.gold_uri(RUN_DAY), GOLD_SCHEMA)
         return silver.localCheckpoint(), gold.localCheckpoint()
 
     silver_before, gold_before = snapshot_of_outputs()
@@ -147,7 +149,7 @@ def test_status_shows_each_stage_of_the_date(full_run, monkeypatch, capsys):
     assert main(["status", "--date", RUN_DATE]) == EXIT_OK
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:2] == ["stage", "run_date"]
-    assert [line.split()[0] for line in lines[1:]] == list(STAGES)
+    assert [line.split()[0] for line in lines[1:]] == list(STAGE_NAMES)
     assert lines[1].split()[1] == RUN_DATE and "11822" in lines[1].split()
 
 
@@ -155,7 +157,7 @@ def test_an_empty_source_fails_the_quality_gate_before_gold_and_notifies(
     tmp_path, monkeypatch, replay_of, webhook, spark
 ):
     pipeline_env(monkeypatch, tmp_path, replay_of([]).url, BREWERIES_WEBHOOK_URL=webhook.url)
-    assert main(["run", "--date", RUN_DATE]) == EXIT_QUALITY
+    assert main(["run", "--date", RUN_DATE]) == DataQualityError.exit_code
     report = json.loads(
         (tmp_path / "silver" / "_quality" / f"snapshot_date={RUN_DATE}" / "report.json").read_text()
     )
@@ -171,7 +173,7 @@ def test_an_empty_source_fails_the_quality_gate_before_gold_and_notifies(
 
 def test_a_stage_without_its_input_names_the_missing_stage_and_date(tmp_path, monkeypatch, capfd):
     pipeline_env(monkeypatch, tmp_path, "http://127.0.0.1:9/v1")
-    assert main(["run", "--date", RUN_DATE, "--stages", "gold"]) == EXIT_MISSING_INPUT
+    assert main(["run", "--date", RUN_DATE, "--stages", "gold"]) == MissingUpstreamError.exit_code
     assert f"gold needs quality for {RUN_DATE}, which was never recorded as done" in capfd.readouterr().err
 
 

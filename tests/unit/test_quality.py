@@ -7,7 +7,7 @@ import json
 import pytest
 from chispa import assert_df_equality
 
-from breweries.checks import ERROR, WARNING, QualityReport, SourceCounts, evaluate_quality
+from breweries.quality import ERROR, WARNING, QualityReport, SourceCounts, evaluate_quality
 from breweries.transforms.quality import quality_metrics
 
 METRIC_COLUMNS = (

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from breweries.settings import Settings, SettingsError
+from breweries.errors import SettingsError
+from breweries.settings import Settings
 
 
 def test_defaults_put_every_layer_under_the_root(tmp_path):
@@ -77,3 +78,49 @@ def test_missing_key_is_refused_with_the_variable_name():
 def test_spark_submit_is_detected_from_its_gateway():
     assert Settings.from_env({"PYSPARK_GATEWAY_PORT": "40000"}).spark_submitted
     assert not Settings.from_env({}).spark_submitted
+
+
+def test_every_layer_must_live_on_the_roots_kind_of_storage(tmp_path):
+    with pytest.raises(SettingsError, match=r"BREWERIES_GOLD_URI is s3a://gold, but BREWERIES_STORAGE_ROOT"):
+        Settings.from_env({"BREWERIES_STORAGE_ROOT": str(tmp_path), "BREWERIES_GOLD_URI": "s3a://gold"})
+    with pytest.raises(SettingsError, match=r"BREWERIES_BRONZE_URI is file://.*put every layer on the same"):
+        Settings.from_env({"BREWERIES_STORAGE_ROOT": "s3a://lake", "BREWERIES_BRONZE_URI": str(tmp_path)})
+
+
+def test_the_root_picks_the_storage_backend(tmp_path):
+    from breweries.storage import LocalStore, S3Store
+
+    assert isinstance(Settings(storage_root=str(tmp_path)).open_store(), LocalStore)
+    store = Settings(storage_root="s3a://lake", s3_endpoint_url="http://127.0.0.1:9000").open_store()
+    assert isinstance(store, S3Store) and store.endpoint_url == "http://127.0.0.1:9000"
+
+
+def test_path_style_follows_the_endpoint_unless_set():
+    assert Settings(storage_root="s3a://lake").s3_path_style is False  # AWS: virtual-hosted buckets
+    assert Settings(storage_root="s3a://lake", s3_endpoint_url="http://minio:9000").s3_path_style is True
+    off = Settings.from_env(
+        {
+            "BREWERIES_STORAGE_ROOT": "s3a://lake",
+            "BREWERIES_S3_ENDPOINT": "https://s3.example.com",
+            "BREWERIES_S3_PATH_STYLE_ACCESS": "false",
+        }
+    )
+    assert off.s3_path_style is False and off.open_store().path_style is False
+    with pytest.raises(
+        SettingsError, match="BREWERIES_S3_PATH_STYLE_ACCESS must be true or false, got 'yes'"
+    ):
+        Settings.from_env({"BREWERIES_S3_PATH_STYLE_ACCESS": "yes"})
+
+
+def test_spark_log_level_is_one_of_log4js():
+    assert Settings.from_env({"BREWERIES_SPARK_LOG_LEVEL": "WARN"}).spark_log_level == "WARN"
+    with pytest.raises(SettingsError, match="BREWERIES_SPARK_LOG_LEVEL must be one of off, fatal, error"):
+        Settings.from_env({"BREWERIES_SPARK_LOG_LEVEL": "loud"})
+
+
+def test_a_run_on_local_folders_puts_no_connector_on_sparks_classpath(spark):
+    # The shared test session is a local-folder one: no S3A jars, no S3A committer.
+    conf = spark.sparkContext.getConf()
+    assert conf.get("spark.driver.extraClassPath") is None
+    assert conf.get("spark.sql.sources.commitProtocolClass") is None
+    assert conf.get("spark.hadoop.fs.file.impl") == "org.apache.hadoop.fs.RawLocalFileSystem"

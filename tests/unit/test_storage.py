@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from breweries.errors import StorageError
 from breweries.layout import abandoned_staging_prefix
-from breweries.storage import ObjectStore, StorageError, join_uri, normalize_uri
+from breweries.storage import LocalStore, join_uri, normalize_uri
 
 
 def test_uris_are_normalized(tmp_path):
@@ -18,7 +19,7 @@ def test_uris_are_normalized(tmp_path):
 
 
 def test_write_read_list_and_leave_no_temporary_files(tmp_path):
-    store = ObjectStore()
+    store = LocalStore()
     root = normalize_uri(str(tmp_path))
     store.write_bytes(join_uri(root, "a", "one.json"), b"1")
     store.write_bytes(join_uri(root, "a", "one.json"), b"2")
@@ -33,7 +34,7 @@ def test_write_read_list_and_leave_no_temporary_files(tmp_path):
 
 
 def test_replace_tree_swaps_the_whole_folder(tmp_path):
-    store = ObjectStore()
+    store = LocalStore()
     root = normalize_uri(str(tmp_path))
     final, staging = join_uri(root, "table", "d=1"), join_uri(root, "table", "_staging", "d=1.x")
     store.write_bytes(join_uri(final, "state=Old", "part.parquet"), b"old")
@@ -48,7 +49,7 @@ def test_replace_tree_swaps_the_whole_folder(tmp_path):
 
 
 def test_the_staging_that_killed_runs_left_is_deleted_for_that_output_only(tmp_path):
-    store = ObjectStore()
+    store = LocalStore()
     table = normalize_uri(str(tmp_path / "table"))
     for leftover in ("d=1.run1", "d=1.run2", "d=10.run3"):
         store.write_bytes(join_uri(table, "_staging", leftover, "_temporary", "part.parquet"), b"half")

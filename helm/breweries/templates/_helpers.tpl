@@ -59,16 +59,15 @@ app.kubernetes.io/part-of: breweries
 {{- end -}}
 
 {{/*
-The pipeline's stages in run order: key in values.stages, the CLI's stage name, and the name used
-for images and objects. Quality runs before silver anonymized and gold: nothing is published from
-silver before the gate passes.
+The pipeline's stages in run order (breweries.pipeline.STAGES; tests/chart checks that they agree):
+the name is the CLI's and the key in values.stages, the component names images and objects, which
+Kubernetes allows no underscore in. Quality runs before silver anonymized and gold: nothing is
+published from silver before the gate passes.
 */}}
 {{- define "breweries.stages" -}}
-- {key: bronze, stage: bronze, component: bronze}
-- {key: silver, stage: silver, component: silver}
-- {key: quality, stage: quality, component: quality}
-- {key: silverAnonymized, stage: silver_anonymized, component: silver-anonymized}
-- {key: gold, stage: gold, component: gold}
+{{- range list "bronze" "silver" "quality" "silver_anonymized" "gold" }}
+- {name: {{ . }}, component: {{ replace "_" "-" . }}}
+{{- end }}
 {{- end -}}
 
 {{/* Restricted pod security: non-root, no escalation, no capabilities, the runtime's seccomp profile. */}}
@@ -131,11 +130,15 @@ seccompProfile:
 - name: BREWERIES_SILVER_URI
   value: {{ printf "s3a://%s" .Values.storage.buckets.silver | quote }}
 - name: BREWERIES_SILVER_ANONYMIZED_URI
-  value: {{ printf "s3a://%s" .Values.storage.buckets.silverAnonymized | quote }}
+  value: {{ printf "s3a://%s" .Values.storage.buckets.silver_anonymized | quote }}
 - name: BREWERIES_GOLD_URI
   value: {{ printf "s3a://%s" .Values.storage.buckets.gold | quote }}
 {{- with include "breweries.s3Endpoint" . }}
 - name: BREWERIES_S3_ENDPOINT
   value: {{ . | quote }}
 {{- end }}
+- name: BREWERIES_S3_REGION
+  value: {{ .Values.storage.region | quote }}
+- name: BREWERIES_S3_PATH_STYLE_ACCESS
+  value: {{ .Values.storage.pathStyleAccess | quote }}
 {{- end -}}

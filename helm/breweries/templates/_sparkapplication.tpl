@@ -6,7 +6,7 @@ manifest, so Argo placeholders are escaped for Helm. Called with
 {{- define "breweries.sparkApplication" -}}
 {{- $root := .root -}}
 {{- $stage := .stage -}}
-{{- $resources := index $root.Values.stages $stage.key -}}
+{{- $resources := index $root.Values.stages $stage.name -}}
 {{- $endpoint := include "breweries.s3Endpoint" $root -}}
 apiVersion: sparkoperator.k8s.io/v1beta2
 kind: SparkApplication
@@ -51,6 +51,7 @@ spec:
     {{- range $key, $value := $root.Values.spark.extraConf }}
     {{ $key }}: {{ $value | quote }}
     {{- end }}
+  # The S3A settings of breweries/s3a.py, which local Spark applies too (tests/chart checks they agree).
   hadoopConf:
     {{- if $endpoint }}
     fs.s3a.endpoint: {{ $endpoint | quote }}
@@ -61,42 +62,84 @@ spec:
     fs.s3a.committer.name: {{ $root.Values.spark.committer | quote }}
     # Credentials come from the environment (a Secret), never from this manifest.
     fs.s3a.aws.credentials.provider: software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider
+  # Resources are Spark settings; everything else a driver or executor pod needs (its environment,
+  # secrets, security contexts, writable mounts) is in Spark's pod template, which spark-submit
+  # applies itself: nothing here depends on the operator's mutating webhook.
   driver:
     cores: {{ $resources.driver.cores }}
+    {{- with $resources.driver.coreRequest }}
+    coreRequest: {{ . | quote }}
+    {{- end }}
     coreLimit: {{ $resources.driver.cores | quote }}
     memory: {{ $resources.driver.memory | quote }}
     serviceAccount: {{ include "breweries.sparkServiceAccount" $root }}
     labels:
       {{- include "breweries.selectorLabels" $root | nindent 6 }}
       app.kubernetes.io/component: {{ $stage.component }}
-    podSecurityContext:
-      {{- include "breweries.podSecurityContext" $root | nindent 6 }}
-    securityContext:
-      {{- include "breweries.containerSecurityContext" $root | nindent 6 }}
-    env:
-      - name: BREWERIES_STAGE
-        value: {{ $stage.stage }}
-      {{- include "breweries.pipelineEnv" $root | nindent 6 }}
-      {{- include "breweries.s3CredentialsEnv" $root | nindent 6 }}
-      {{- if eq $stage.stage "silver_anonymized" }}
-      - name: BREWERIES_PSEUDONYMIZATION_KEY
-        valueFrom:
-          secretKeyRef:
-            name: {{ $root.Values.secrets.pseudonymizationKey.name }}
-            key: {{ $root.Values.secrets.pseudonymizationKey.key }}
-      {{- end }}
+    template:
+      {{- $env := include "breweries.driverEnv" (dict "root" $root "stage" $stage) }}
+      {{- include "breweries.sparkPodTemplate" (dict "root" $root "container" "spark-kubernetes-driver" "env" $env) | nindent 6 }}
   executor:
     instances: {{ $resources.executor.instances }}
     cores: {{ $resources.executor.cores }}
+    {{- with $resources.executor.coreRequest }}
+    coreRequest: {{ . | quote }}
+    {{- end }}
     coreLimit: {{ $resources.executor.cores | quote }}
     memory: {{ $resources.executor.memory | quote }}
     labels:
       {{- include "breweries.selectorLabels" $root | nindent 6 }}
       app.kubernetes.io/component: {{ $stage.component }}
-    podSecurityContext:
-      {{- include "breweries.podSecurityContext" $root | nindent 6 }}
-    securityContext:
-      {{- include "breweries.containerSecurityContext" $root | nindent 6 }}
-    env:
-      {{- include "breweries.s3CredentialsEnv" $root | nindent 6 }}
+    template:
+      {{- include "breweries.sparkPodTemplate" (dict "root" $root "container" "spark-kubernetes-executor" "env" (include "breweries.s3CredentialsEnv" $root)) | nindent 6 }}
+{{- end -}}
+
+{{/* A stage driver's environment: which stage, the pipeline's settings, its secrets. */}}
+{{- define "breweries.driverEnv" -}}
+{{- $root := .root -}}
+- name: BREWERIES_STAGE
+  value: {{ .stage.name }}
+# The SparkApplication this driver belongs to, from the label the operator gives its pods: a
+# driver that fails for good tells the workflow's retry rule through it (breweries.cluster).
+- name: BREWERIES_SPARK_APPLICATION
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.labels['sparkoperator.k8s.io/app-name']
+{{ include "breweries.pipelineEnv" $root }}
+{{ include "breweries.s3CredentialsEnv" $root }}
+{{- if eq .stage.name "silver_anonymized" }}
+- name: BREWERIES_PSEUDONYMIZATION_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $root.Values.secrets.pseudonymizationKey.name }}
+      key: {{ $root.Values.secrets.pseudonymizationKey.key }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Spark's pod template for a driver or an executor: non-root, a read-only root filesystem with the
+two folders Spark and Python write to as emptyDirs (/tmp must allow exec: snappy-java loads its
+native library from there), and the container's environment.
+*/}}
+{{- define "breweries.sparkPodTemplate" -}}
+spec:
+  securityContext:
+    {{- include "breweries.podSecurityContext" .root | nindent 4 }}
+  containers:
+    - name: {{ .container }}
+      securityContext:
+        {{- include "breweries.containerSecurityContext" .root | nindent 8 }}
+        readOnlyRootFilesystem: true
+      env:
+        {{- .env | nindent 8 }}
+      volumeMounts:
+        - name: tmp
+          mountPath: /tmp
+        - name: work-dir
+          mountPath: /opt/spark/work-dir
+  volumes:
+    - name: tmp
+      emptyDir: {}
+    - name: work-dir
+      emptyDir: {}
 {{- end -}}

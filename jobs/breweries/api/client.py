@@ -21,19 +21,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
+from breweries.errors import ApiError
 from breweries.logs import get_logger
 
 MAX_BACKOFF_SECONDS = 60.0
 MAX_RETRY_AFTER_SECONDS = 120.0
 SORT_ORDER = "id:asc"  # without an explicit order, pages can overlap or skip rows between requests
 CRAWL_ATTEMPTS = 3  # whole crawls tried while the source keeps changing under them
-
-
-class ApiError(RuntimeError):
-    """The API could not be crawled; the message names the request (page or meta) and the cause."""
 
 
 class _RetryableError(Exception):
@@ -100,6 +98,27 @@ class RateLimiter:
             self._sleep(wait)
 
 
+def describe_connection_failure(exc: requests.RequestException, url: str, timeout_seconds: float) -> str:
+    """One short clause for a request that got no HTTP answer, instead of urllib3's nested repr."""
+    where = urlsplit(url)
+    host = where.hostname or url
+    address = where.netloc or url
+    reason = str(exc)
+    if isinstance(exc, requests.Timeout):
+        return f"{address} did not answer within {timeout_seconds:g} s"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"the TLS handshake with {address} failed"
+    if isinstance(exc, requests.ConnectionError):
+        if any(sign in reason for sign in ("NameResolutionError", "not known", "name resolution")):
+            return f"cannot resolve the host name {host}"
+        if "Connection refused" in reason:
+            return f"{address} refused the connection"
+        if "reset" in reason.lower() or "RemoteDisconnected" in reason or "aborted" in reason.lower():
+            return f"{address} closed the connection"
+        return f"cannot connect to {address}"
+    return f"{type(exc).__name__} from {address}"
+
+
 def expected_page_sizes(total: int, per_page: int) -> list[int]:
     """Records each page must hold for ``total`` records; an empty source still has page 1 (``[]``)."""
     pages = max(1, math.ceil(total / per_page))
@@ -129,7 +148,7 @@ class BreweryApiClient:
         backoff_seconds: float,
         concurrency: int,
         rate_limiter: RateLimiter,
-        log: logging.LoggerAdapter | None = None,  # type: ignore[type-arg]
+        log: logging.LoggerAdapter | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -217,7 +236,9 @@ class BreweryApiClient:
     def _get(self, path: str, params: dict[str, Any], what: str, parse: Callable[[bytes], Any]) -> Any:
         url = self.base_url + path
         cause = "no attempt made"
+        unreachable = False  # the last attempt got no HTTP answer at all
         for attempt in range(1, self._max_attempts + 1):
+            unreachable = False
             wait: float | None = None
             try:
                 self._limiter.acquire()
@@ -230,17 +251,22 @@ class BreweryApiClient:
             except _RetryableError as exc:
                 cause, wait = str(exc), exc.wait_seconds
             except (requests.ConnectionError, requests.Timeout) as exc:
-                cause = f"{type(exc).__name__}: {exc}"
+                cause, unreachable = describe_connection_failure(exc, url, self._timeout), True
             except requests.RequestException as exc:  # e.g. a body cut off mid-stream
-                cause = f"{type(exc).__name__}: {exc}"
+                cause = describe_connection_failure(exc, url, self._timeout)
             if attempt == self._max_attempts:
                 break
             delay = wait if wait is not None else min(self._backoff * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
             self._log.warning(
-                f"{what}: retrying after {cause}",
+                f"{what}: {cause}; retrying in {delay:g} s",
                 extra={"attempt": attempt, "retry_in_seconds": round(delay, 3)},
             )
             self._sleep(delay)
+        if unreachable:
+            raise ApiError(
+                f"the API at {self.base_url} cannot be reached: {cause} (tried {self._max_attempts}x); "
+                "check BREWERIES_API_URL and the network, or try `breweries demo`, which runs offline"
+            )
         raise ApiError(f"{what} of {url} failed after {self._max_attempts} attempts: {cause}")
 
     @staticmethod

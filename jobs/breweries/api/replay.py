@@ -321,7 +321,7 @@ class ReplayServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://{host!s}:{port}/v1"
 
     def __enter__(self) -> ReplayServer:
         self._thread = threading.Thread(target=self.serve_forever, name="api-replay", daemon=True)
@@ -331,3 +331,18 @@ class ReplayServer(ThreadingHTTPServer):
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
         self.server_close()
+
+
+def serve(
+    data: Path | None, *, host: str, port: int, latency: float = 0.0, faults: Sequence[Fault] = ()
+) -> None:
+    """Serve a snapshot until interrupted, after printing the one JSON line a script waits for."""
+    records = load_snapshot(data)
+    server = ReplayServer(ReplayState(records, faults=faults, latency=latency), host=host, port=port)
+    print(json.dumps({"url": server.url, "breweries": len(records)}), flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

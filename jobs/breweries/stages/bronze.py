@@ -8,11 +8,11 @@ from breweries.api.client import SORT_ORDER, BreweryApiClient, RateLimiter
 from breweries.layout import MANIFEST_NAME, abandoned_staging_prefix, staging_for
 from breweries.manifest import Manifest, page_file_name
 from breweries.settings import Settings
-from breweries.stages.context import StageContext, StageResult
+from breweries.stages.base import StageContext, StageResult
 from breweries.storage import join_uri
 
 
-def api_client(settings: Settings, log: logging.LoggerAdapter) -> BreweryApiClient:  # type: ignore[type-arg]
+def api_client(settings: Settings, log: logging.LoggerAdapter) -> BreweryApiClient:
     return BreweryApiClient(
         settings.api_url,
         timeout_seconds=settings.http_timeout_seconds,
@@ -27,7 +27,7 @@ def api_client(settings: Settings, log: logging.LoggerAdapter) -> BreweryApiClie
 def run(ctx: StageContext) -> StageResult:
     crawl = api_client(ctx.settings, ctx.log).crawl(ctx.settings.page_size)
     manifest = Manifest.from_crawl(crawl, ctx.run_date.isoformat(), SORT_ORDER)
-    final = ctx.layout.bronze_date(ctx.run_date)
+    final = ctx.output
     staging = staging_for(final, ctx.run_id)
     try:
         for page in crawl.pages:

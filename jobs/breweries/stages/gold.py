@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from pyspark.sql.types import LongType, StringType, StructField, StructType
-
-from breweries.stages.context import StageContext, StageResult
+from breweries.stages.base import StageContext, StageResult
 from breweries.tables import read_table, write_table
-from breweries.transforms.gold import brewery_counts_by_type_and_location
+from breweries.transforms.gold import GOLD_SCHEMA, brewery_counts_by_type_and_location
 from breweries.transforms.silver import SILVER_SCHEMA
-
-GOLD_SCHEMA = StructType(
-    [
-        StructField("state", StringType()),
-        StructField("brewery_type", StringType()),
-        StructField("brewery_count", LongType()),
-        StructField("country", StringType()),
-    ]
-)
 
 
 def run(ctx: StageContext) -> StageResult:
-    layout, day = ctx.layout, ctx.run_date
-    breweries = read_table(ctx.spark, layout.silver_anonymized_date(day), SILVER_SCHEMA)
-    output = layout.gold_date(day)
-    write_table(brewery_counts_by_type_and_location(breweries), output, ctx.store, ctx.run_id, ("country",))
+    breweries = read_table(ctx.spark, ctx.layout.silver_anonymized_uri(ctx.run_date), SILVER_SCHEMA)
+    gold = brewery_counts_by_type_and_location(breweries)
+    write_table(gold, ctx.output, ctx.store, ctx.run_id, ctx.stage.partition_columns)
     rows_in = breweries.count()
-    rows_out = read_table(ctx.spark, output, GOLD_SCHEMA).count()
-    ctx.log.info("wrote gold", extra={"rows_in": rows_in, "rows_out": rows_out, "output": output})
-    return StageResult(rows_in, rows_out, output)
+    rows_out = read_table(ctx.spark, ctx.output, GOLD_SCHEMA).count()
+    ctx.log.info("wrote gold", extra={"rows_in": rows_in, "rows_out": rows_out, "output": ctx.output})
+    return StageResult(rows_in, rows_out, ctx.output)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from breweries.checks import DataQualityError, SourceCounts, evaluate_quality
+from breweries.errors import DataQualityError
 from breweries.manifest import load_manifest
-from breweries.stages.context import StageContext, StageResult
+from breweries.quality import SourceCounts, evaluate_quality
+from breweries.stages.base import StageContext, StageResult
 from breweries.tables import count_by, read_table
 from breweries.transforms.quality import quality_metrics
 from breweries.transforms.silver import (
@@ -17,13 +18,13 @@ from breweries.transforms.silver import (
 
 def run(ctx: StageContext) -> StageResult:
     layout, day = ctx.layout, ctx.run_date
-    silver = read_table(ctx.spark, layout.silver_date(day), SILVER_SCHEMA)
-    metrics = quality_metrics(silver).first().asDict()  # type: ignore[union-attr]
+    silver = read_table(ctx.spark, layout.silver_uri(day), SILVER_SCHEMA)
+    metrics = quality_metrics(silver).collect()[0].asDict()  # one row, the aggregate
     # Counted from the manifest and the quarantine table, not from what silver says of itself.
-    quarantine = read_table(ctx.spark, layout.quarantine_date(day), QUARANTINE_SCHEMA)
+    quarantine = read_table(ctx.spark, layout.quarantine_uri(day), QUARANTINE_SCHEMA)
     quarantined = count_by(quarantine, QUARANTINE_REASON)
     duplicates = quarantined.pop(DUPLICATE_ID, 0)
-    manifest = load_manifest(ctx.store, layout.bronze_manifest(day))
+    manifest = load_manifest(ctx.store, layout.bronze_manifest_uri(day))
     source = SourceCounts(
         bronze_records=manifest.record_count,
         quarantined=sum(quarantined.values()),
@@ -32,7 +33,7 @@ def run(ctx: StageContext) -> StageResult:
         missing_fields=manifest.missing_fields,
     )
     report = evaluate_quality(metrics, source, day.isoformat())
-    report_uri = layout.quality_report(day)
+    report_uri = ctx.output
     ctx.store.write_bytes(report_uri, report.to_json())
     for check in report.checks:
         if not check.passed:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from breweries.manifest import load_manifest
-from breweries.stages.context import StageContext, StageResult
+from breweries.stages.base import StageContext, StageResult
 from breweries.storage import join_uri
 from breweries.tables import count_by, read_bronze_pages, write_table
 from breweries.transforms.silver import (
@@ -15,20 +15,18 @@ from breweries.transforms.silver import (
     silver_rows,
 )
 
-PARTITION_COLUMNS = ("country", "state")
-
 
 def run(ctx: StageContext) -> StageResult:
     layout, day = ctx.layout, ctx.run_date
-    manifest = load_manifest(ctx.store, layout.bronze_manifest(day))
+    manifest = load_manifest(ctx.store, layout.bronze_manifest_uri(day))
     # Only the pages this crawl listed: a stray file in the folder is not part of the snapshot.
-    pages = [join_uri(layout.bronze_date(day), p.file) for p in manifest.pages]
+    pages = [join_uri(layout.bronze_uri(day), p.file) for p in manifest.pages]
     bronze = read_bronze_pages(ctx.spark, pages)
     flagged = flag_breweries(bronze, day, datetime.fromisoformat(manifest.fetched_at)).cache()
     try:
         counts = count_by(flagged, QUARANTINE_REASON)
-        write_table(silver_rows(flagged), layout.silver_date(day), ctx.store, ctx.run_id, PARTITION_COLUMNS)
-        write_table(quarantined_rows(flagged), layout.quarantine_date(day), ctx.store, ctx.run_id)
+        write_table(silver_rows(flagged), ctx.output, ctx.store, ctx.run_id, ctx.stage.partition_columns)
+        write_table(quarantined_rows(flagged), layout.quarantine_uri(day), ctx.store, ctx.run_id)
     finally:
         flagged.unpersist()
     rows_out = counts.pop(None, 0)
@@ -39,12 +37,12 @@ def run(ctx: StageContext) -> StageResult:
             "rows_in": rows_in,
             "rows_out": rows_out,
             "quarantined": counts,
-            "output": layout.silver_date(day),
+            "output": ctx.output,
         },
     )
     return StageResult(
         rows_in=rows_in,
         rows_out=rows_out,
-        output=layout.silver_date(day),
-        details={"quarantined": dict(sorted(counts.items())), "quarantine": layout.quarantine_date(day)},
+        output=ctx.output,
+        details={"quarantined": dict(sorted(counts.items())), "quarantine": layout.quarantine_uri(day)},
     )

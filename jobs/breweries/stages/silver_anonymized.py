@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from breweries.settings import SettingsError, env_name
-from breweries.stages.context import StageContext, StageResult
-from breweries.stages.silver import PARTITION_COLUMNS
+from breweries.errors import SettingsError
+from breweries.settings import env_name
+from breweries.stages.base import StageContext, StageResult
 from breweries.tables import read_table, write_table
 from breweries.transforms.anonymize import pseudonymize_columns
 from breweries.transforms.silver import SILVER_SCHEMA
@@ -19,10 +19,10 @@ def run(ctx: StageContext) -> StageResult:
             f"{env_name('pseudonymize_columns')} names {', '.join(unknown)}, which silver does not "
             f"have; its columns are {', '.join(SILVER_SCHEMA.names)}"
         )
-    silver = read_table(ctx.spark, layout.silver_date(day), SILVER_SCHEMA)
+    silver = read_table(ctx.spark, layout.silver_uri(day), SILVER_SCHEMA)
     anonymized = pseudonymize_columns(silver, settings.pseudonymize_columns, key)
-    output = layout.silver_anonymized_date(day)
-    write_table(anonymized, output, ctx.store, ctx.run_id, PARTITION_COLUMNS)
+    output = ctx.output
+    write_table(anonymized, output, ctx.store, ctx.run_id, ctx.stage.partition_columns)
     # Parquet counts come from file footers: cheap, and they check what was really written.
     rows_in = silver.count()
     rows_out = read_table(ctx.spark, output, SILVER_SCHEMA).count()

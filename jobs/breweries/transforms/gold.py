@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import LongType, StringType, StructField, StructType
 
-GOLD_COLUMNS = ("country", "state", "brewery_type", "brewery_count")
+# Gold's columns as Spark reads the table back: country, the partition column, comes last.
+GOLD_SCHEMA = StructType(
+    [
+        StructField("state", StringType()),
+        StructField("brewery_type", StringType()),
+        StructField("brewery_count", LongType()),
+        StructField("country", StringType()),
+    ]
+)
 
 
 def brewery_counts_by_type_and_location(breweries: DataFrame) -> DataFrame:

@@ -1,7 +1,9 @@
-"""The data-quality gate's verdict: which checks pass, at what severity, with the counts behind them.
+"""The data-quality gate: where quality is decided.
 
-Pure Python over the numbers ``transforms.quality.quality_metrics`` measures and the counts the
-bronze manifest and the quarantine table hold, so each rule is testable without Spark.
+Which checks there are, at what severity, what passes, the report and reading it back all live here.
+The rules are pure Python over the numbers ``transforms.quality.quality_metrics`` measures in Spark
+and the counts the bronze manifest and the quarantine table hold, so each rule is testable without
+Spark; ``stages.quality`` wires them together, writes the report and stops the run when it fails.
 """
 
 from __future__ import annotations
@@ -9,20 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
 
+from breweries.layout import Layout
+from breweries.storage import Store
+
 ERROR, WARNING = "error", "warning"
-
-
-class DataQualityError(RuntimeError):
-    """The gate failed: at least one error-level check did not pass. Carries the report."""
-
-    def __init__(self, report: QualityReport, report_uri: str) -> None:
-        super().__init__(
-            f"data quality gate failed for {report.run_date}: {report.failed_errors_text()}; "
-            f"report: {report_uri}"
-        )
-        self.report, self.report_uri = report, report_uri
 
 
 @dataclass(frozen=True)
@@ -59,6 +54,16 @@ class QualityReport:
 
     def failed(self, severity: str) -> list[CheckResult]:
         return [c for c in self.checks if c.severity == severity and not c.passed]
+
+    def failure_details(self, report_uri: str) -> dict[str, Any]:
+        """What on call needs from a failed gate: each failed error check with its counts, the report."""
+        return {
+            "failed_checks": [
+                {"name": c.name, "observed": c.observed, "expected": c.expected, "message": c.message}
+                for c in self.failed(ERROR)
+            ],
+            "report": report_uri,
+        }
 
     def failed_errors_text(self) -> str:
         """The failed error-level checks as ``name (message), ...``, for messages to people."""
@@ -145,3 +150,11 @@ def evaluate_quality(metrics: Mapping[str, int], source: SourceCounts, run_date:
     for name in ("unexpected_fields", "missing_fields"):  # lists, as JSON gives them back
         counts[name] = list(counts[name])
     return QualityReport(run_date, checks, dict(metrics), counts)
+
+
+def read_report(store: Store, layout: Layout, run_date: date) -> tuple[QualityReport, str] | None:
+    """The gate's report for ``run_date`` and where it lives; None when the gate has not run for it."""
+    uri = layout.quality_report_uri(run_date)
+    if not store.exists(uri):
+        return None
+    return QualityReport.from_json(store.read_bytes(uri)), uri

@@ -1,0 +1,35 @@
+"""The S3A connector's settings, defined once.
+
+Local Spark (``breweries.spark``) applies them whenever the layers live on object storage, and the
+chart's SparkApplications render the same keys (``helm/breweries/templates/_sparkapplication.tpl``);
+tests/chart checks that the two agree for the chart's values.
+"""
+
+from __future__ import annotations
+
+# The standard AWS variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN): in a
+# cluster they come from a Secret, never from a manifest.
+CREDENTIALS_PROVIDER = "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"
+
+# The magic committer writes task output as pending multipart uploads and completes them at job
+# commit: no rename (which S3 does not have) and no output from a failed task. Spark reaches it
+# through spark-hadoop-cloud's commit protocol.
+SPARK_CONF: dict[str, str] = {
+    "spark.sql.sources.commitProtocolClass": "org.apache.spark.internal.io.cloud.PathOutputCommitProtocol",
+    "spark.sql.parquet.output.committer.class": (
+        "org.apache.spark.internal.io.cloud.BindingParquetOutputCommitter"
+    ),
+}
+
+
+def hadoop_conf(*, endpoint: str | None, region: str, path_style: bool) -> dict[str, str]:
+    """The ``fs.s3a.*`` settings for an endpoint (None: AWS), its region and addressing style."""
+    conf: dict[str, str] = {}
+    if endpoint:
+        conf["fs.s3a.endpoint"] = endpoint
+        conf["fs.s3a.connection.ssl.enabled"] = str(endpoint.startswith("https://")).lower()
+    conf["fs.s3a.endpoint.region"] = region
+    conf["fs.s3a.path.style.access"] = str(path_style).lower()
+    conf["fs.s3a.committer.name"] = "magic"
+    conf["fs.s3a.aws.credentials.provider"] = CREDENTIALS_PROVIDER
+    return conf

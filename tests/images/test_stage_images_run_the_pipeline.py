@@ -1,0 +1,113 @@
+"""The five stage images run the pipeline, one after another, as the Spark Operator would start
+their drivers: the image's /opt/entrypoint.sh in `driver` mode, spark-submit of the entry point the
+chart names, the environment, Spark and S3A settings the chart renders for that stage (secrets
+filled in from test values), uid 185 on a read-only root filesystem with only the chart's writable
+mounts, against the API replay and a real S3 server. Gold must equal an independent count.
+
+Only the master differs from a cluster: local[2] in the driver's container instead of executor pods
+(the executor side of the entrypoint is tested in test_spark_image_contract.py and on a cluster).
+Runs by `make images-test`; skips itself without a Docker engine or the images.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+from tests.chart.manifests import container, one, render, spark_applications
+from tests.images.test_spark_image_contract import VERSION, WRITABLE, docker, require
+from tests.integration.s3_runs import download
+from tests.s3_server import S3Server
+
+from breweries.api.replay import ReplayServer, ReplayState
+from breweries.pipeline import ENTRY_POINT, STAGES
+from breweries.tables import read_table
+from breweries.transforms.gold import GOLD_SCHEMA
+
+pytestmark = pytest.mark.slow
+
+RUN_DATE = "2026-03-01"
+SERVED = 2000
+KEY = "image-test-pseudonymization-key"
+
+
+def rendered_applications(s3: S3Server, api_url: str) -> dict:
+    manifests = render(
+        "--set", f"storage.endpoint={s3.endpoint}", "--set", f"pipeline.apiUrl={api_url}",
+        "--set", f"image.tag={VERSION}",
+    )  # fmt: skip
+    return spark_applications(one(manifests, "WorkflowTemplate"))
+
+
+def driver_environment(application: dict, s3: S3Server) -> dict[str, str]:
+    """The driver's env as the chart renders it, each secretKeyRef filled from the test's values."""
+    secrets = {
+        ("breweries-s3", "AWS_ACCESS_KEY_ID"): s3.access_key,
+        ("breweries-s3", "AWS_SECRET_ACCESS_KEY"): s3.secret_key,
+        ("breweries-pseudonymization", "key"): KEY,
+    }
+    env = {}
+    for entry in container(application, "driver")["env"]:
+        if "value" in entry:
+            env[entry["name"]] = entry["value"]
+        elif "secretKeyRef" in entry["valueFrom"]:
+            ref = entry["valueFrom"]["secretKeyRef"]
+            env[entry["name"]] = secrets[(ref["name"], ref["key"])]
+        else:  # the pod's own label, which only a cluster has
+            env[entry["name"]] = ""
+    return env
+
+
+def driver_command(application: dict) -> list[str]:
+    spec = application["spec"]
+    conf = {**spec["sparkConf"], **{f"spark.hadoop.{k}": v for k, v in spec["hadoopConf"].items()}}
+    arguments = [
+        a.replace("{{inputs.parameters.run-date}}", RUN_DATE).replace("{{inputs.parameters.force}}", "false")
+        for a in spec["arguments"]
+    ]
+    assert spec["mainApplicationFile"] == f"local://{ENTRY_POINT}"
+    return [
+        "/opt/entrypoint.sh", "driver", "--master", "local[2]", "--conf", "spark.ui.enabled=false",
+        *(arg for key, value in conf.items() for arg in ("--conf", f"{key}={value}")),
+        spec["mainApplicationFile"], *arguments,
+    ]  # fmt: skip
+
+
+def test_the_stage_images_run_every_stage_to_a_gold_equal_to_an_independent_count(
+    s3_server, snapshot, spark, tmp_path
+) -> None:
+    for stage in STAGES:
+        require(f"{stage.image}:{VERSION}")
+    records = snapshot[:SERVED]
+    s3_server.create_buckets(
+        "breweries-bronze",
+        "breweries-silver",
+        "breweries-silver-anonymized",
+        "breweries-gold",
+        "breweries-state",
+    )
+    with ReplayServer(ReplayState(records)) as replay:
+        applications = rendered_applications(s3_server, replay.url)
+        for stage in STAGES:
+            application = applications[stage.component]
+            env = {**driver_environment(application, s3_server), "SPARK_DRIVER_BIND_ADDRESS": "127.0.0.1"}
+            # Exactly the chart's emptyDirs are writable (exec allowed, as on an emptyDir).
+            mounts = [m["mountPath"] for m in container(application, "driver")["volumeMounts"]]
+            assert sorted(f"{m}:exec" for m in mounts) == sorted(WRITABLE)
+            writable = [arg for mount in mounts for arg in ("--tmpfs", f"{mount}:exec")]
+            result = docker(
+                "run", "--rm", "--network", "host", "--user", "185", "--read-only", *writable,
+                *(arg for name, value in env.items() for arg in ("--env", f"{name}={value}")),
+                application["spec"]["image"], *driver_command(application), timeout=600,
+            )  # fmt: skip
+            output = result.stdout + result.stderr
+            assert result.returncode == 0, f"{stage.name}:\n{output[-4000:]}"
+            logs = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+            finished = [e for e in logs if e["message"] == "finished"]
+            assert [(e["stage"], e["run_date"]) for e in finished] == [(stage.name, RUN_DATE)]
+
+    prefix = f"breweries_by_type_location/snapshot_date={RUN_DATE}"
+    gold = read_table(spark, str(download(s3_server, "breweries-gold", prefix, tmp_path)), GOLD_SCHEMA)
+    expected = Counter((r["country"], r["state_province"], r["brewery_type"]) for r in records)
+    assert {(r.country, r.state, r.brewery_type): r.brewery_count for r in gold.collect()} == dict(expected)

@@ -1,0 +1,135 @@
+"""Object storage misbehaving under a whole run: a kill mid-write, a bucket that is missing or
+denies writes, wrong credentials, an endpoint that is down. Each ends in one clear error that
+names the bucket or the endpoint, exit 1 after the retries, and nothing recorded as done."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+from chispa import assert_df_equality
+from tests.integration.s3_runs import BIN, Buckets, breweries, download, leftovers, run_env
+from tests.s3_server import free_port
+
+from breweries.api.replay import ReplayServer, ReplayState
+from breweries.errors import EXIT_OK, StorageError
+from breweries.tables import read_table
+from breweries.transforms.gold import GOLD_SCHEMA
+
+pytestmark = pytest.mark.faults
+
+SERVED = 2000
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if " ERROR " in line]
+
+
+def state_keys(s3, buckets: Buckets) -> list[str]:
+    return s3.keys(buckets.state)
+
+
+@pytest.fixture
+def replay(snapshot):
+    with ReplayServer(ReplayState(snapshot[:SERVED])) as server:
+        yield server
+
+
+@pytest.mark.slow
+def test_a_run_killed_while_spark_writes_to_s3_leaves_nothing_behind_after_the_rerun(
+    s3_server, replay, spark, tmp_path
+) -> None:
+    s3, day = s3_server, "2026-02-01"
+    reference, killed = Buckets.fresh(s3), Buckets.fresh(s3)
+    assert breweries("run", "--date", day, env=run_env(s3, reference, replay.url)).returncode == EXIT_OK
+
+    env = run_env(s3, killed, replay.url)
+    assert breweries("run", "--date", day, "--stages", "bronze", env=env).returncode == EXIT_OK
+    process = subprocess.Popen(
+        [BIN / "breweries", "run", "--date", day], env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    # The magic committer holds each task's output as a pending multipart upload until job commit.
+    deadline = time.monotonic() + 300
+    while not s3.pending_uploads(killed.silver):
+        assert process.poll() is None and time.monotonic() < deadline, "silver never started writing"
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    assert leftovers(s3, killed).get(killed.silver)  # the kill did land mid-write
+    assert [k for k in state_keys(s3, killed) if "run_date=" in k] == [f"_state/bronze/run_date={day}.json"]
+
+    rerun = breweries("run", "--date", day, env=env)
+    assert rerun.returncode == EXIT_OK, rerun.stderr[-3000:]
+    assert leftovers(s3, killed) == {}  # staging, __magic paths and pending uploads all gone
+    prefix = f"breweries_by_type_location/snapshot_date={day}"
+    gold = read_table(spark, str(download(s3, killed.gold, prefix, tmp_path / "killed")), GOLD_SCHEMA)
+    expected = read_table(spark, str(download(s3, reference.gold, prefix, tmp_path / "ref")), GOLD_SCHEMA)
+    assert_df_equality(gold, expected, ignore_row_order=True)
+
+
+@pytest.mark.slow
+def test_a_silver_bucket_that_denies_writes_is_named_and_silver_is_not_recorded(s3_server, replay) -> None:
+    if not s3_server.is_minio:
+        pytest.skip(
+            f"needs MinIO's STS to make credentials that cannot write; this run uses {s3_server.kind}"
+        )
+    buckets, day = Buckets.fresh(s3_server), "2026-02-02"
+    env = run_env(s3_server, buckets, replay.url, BREWERIES_STAGE_RETRIES="1")
+    assert breweries("run", "--date", day, "--stages", "bronze", env=env).returncode == EXIT_OK
+    writer = s3_server.read_only_credentials(writable=(buckets.state,))
+    denied = {
+        **env,
+        "AWS_ACCESS_KEY_ID": writer["access_key"],
+        "AWS_SECRET_ACCESS_KEY": writer["secret_key"],
+        "AWS_SESSION_TOKEN": writer["session_token"],
+    }
+    result = breweries("run", "--date", day, env=denied)
+    assert result.returncode == StorageError.exit_code
+    assert "attempt 1 failed, retrying" in result.stderr  # retried before giving up
+    [error] = error_lines(result.stderr)
+    assert f"stage silver failed for {day}" in error and buckets.silver in error and "AccessDenied" in error
+    assert "\tat " not in result.stderr  # no Java stack trace in the log
+    assert [k for k in state_keys(s3_server, buckets) if "run_date=" in k] == [
+        f"_state/bronze/run_date={day}.json"
+    ]
+    assert s3_server.keys(buckets.silver) == []
+
+
+@pytest.mark.slow
+def test_a_missing_silver_bucket_is_named(s3_server, replay) -> None:
+    buckets, day = Buckets.fresh(s3_server, missing=("silver",)), "2026-02-03"
+    env = run_env(s3_server, buckets, replay.url, BREWERIES_STAGE_RETRIES="1")
+    result = breweries("run", "--date", day, env=env)
+    assert result.returncode == StorageError.exit_code
+    [error] = error_lines(result.stderr)
+    assert f"stage silver failed for {day}" in error and buckets.silver in error
+    assert [k for k in state_keys(s3_server, buckets) if "run_date=" in k] == [
+        f"_state/bronze/run_date={day}.json"
+    ]
+
+
+def test_wrong_credentials_end_the_run_naming_the_bucket(s3_server, replay) -> None:
+    buckets = Buckets.fresh(s3_server)
+    env = run_env(s3_server, buckets, replay.url, BREWERIES_STAGE_RETRIES="1", AWS_SECRET_ACCESS_KEY="wrong")
+    result = breweries("run", "--date", "2026-02-04", env=env)
+    assert result.returncode == StorageError.exit_code
+    [error] = error_lines(result.stderr)
+    # The first object a run touches is the date's state record.
+    assert "stage bronze failed" in error and f"(bucket '{buckets.state}'): SignatureDoesNotMatch" in error
+    assert state_keys(s3_server, buckets) == []
+
+
+def test_an_endpoint_that_is_down_ends_the_run_naming_it(s3_server, replay) -> None:
+    buckets, endpoint = Buckets.fresh(s3_server), f"http://127.0.0.1:{free_port()}"
+    env = run_env(
+        s3_server, buckets, replay.url,
+        BREWERIES_STAGE_RETRIES="1", BREWERIES_S3_ENDPOINT=endpoint, AWS_MAX_ATTEMPTS="1",
+    )  # fmt: skip
+    result = breweries("run", "--date", "2026-02-05", env=env, timeout=120)
+    assert result.returncode == StorageError.exit_code
+    [error] = error_lines(result.stderr)
+    assert "stage bronze failed" in error and f"via {endpoint}" in error
