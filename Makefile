@@ -19,7 +19,7 @@ KIND_CLUSTER     ?= breweries
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo run minio minio-down test test-fast lint format bench images images-standin images-test images-kind images-pin \
+.PHONY: help setup demo run minio minio-down test test-fast e2e lint format bench images images-standin images-test images-kind images-pin \
 	cluster-up cluster-down cluster-check cluster-up-kind cluster-down-kind clean
 
 help: ## list the targets
@@ -70,7 +70,10 @@ test: setup $(S3_SERVER) ## run every test (pytest fails when it selects none)
 test-fast: setup ## unit and chart tests and one end-to-end run, in about a minute (no slow, faults, bench or e2e)
 	HELM=$(HELM) $(BIN)/pytest -m "not slow and not faults and not bench and not e2e"
 
-lint: setup $(LINT_STAMP) ## ruff, mypy, hadolint on the Dockerfiles, checkov on the rendered chart and argo/
+e2e: setup ## the end-to-end tests on the cluster of make cluster-up: submit, retry, fail, notify, stop (about an hour)
+	BREWERIES_E2E=1 HELM=$(HELM) $(BIN)/pytest tests/e2e -v
+
+lint: setup $(LINT_STAMP) ## ruff, mypy, hadolint on the Dockerfiles, argo lint and checkov on the rendered chart and argo/
 	$(BIN)/ruff check jobs tests bench images
 	$(BIN)/ruff format --check jobs tests bench images
 	$(BIN)/mypy
@@ -80,6 +83,7 @@ lint: setup $(LINT_STAMP) ## ruff, mypy, hadolint on the Dockerfiles, checkov on
 	$(HELM) template breweries helm/breweries --namespace breweries --output-dir $(TOOLS)/rendered/defaults >/dev/null
 	$(HELM) template breweries helm/breweries --namespace breweries --values helm/breweries/ci/all-on-values.yaml \
 		--output-dir $(TOOLS)/rendered/all-on >/dev/null
+	PATH=$(abspath $(BIN)):$$PATH k8s/tools/argo-lint.sh $(TOOLS)/rendered/defaults $(TOOLS)/rendered/all-on
 	BC_SKIP_MAPPING=TRUE $(TOOLS)/lint/bin/checkov --config-file .checkov.yaml --directory $(TOOLS)/rendered --directory argo
 
 format: setup ## apply ruff's formatting and safe fixes
@@ -109,8 +113,8 @@ images-pin: ## record the SHA-256 of the connector jars and of the images' Pytho
 	k8s/tools/connector-jars.sh --pin
 	images/python-wheels.sh --pin
 
-cluster-up: $(HELM) ## a single-node Kubernetes on this machine, with Argo Workflows and the Spark Operator, built offline (k8s/README.md)
-	HELM=$(HELM) k8s/cluster-up.sh
+cluster-up: $(SETUP_STAMP) $(HELM) ## a single-node Kubernetes here, offline: Argo Workflows, the Spark Operator, the chart with MinIO (k8s/README.md)
+	HELM=$(HELM) STAGES="$(STAGES)" PYTHON=$(BIN)/python k8s/cluster-up.sh
 
 cluster-down: ## stop the local cluster and remove what it left behind (keeps builds, images, certificates)
 	k8s/cluster-down.sh

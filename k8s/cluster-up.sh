@@ -10,6 +10,7 @@ source k8s/cluster/lib.sh
 source k8s/cluster/pki.sh
 source k8s/cluster/configs.sh
 HELM="${HELM:-$BIN/helm}"
+BREWERIES_IMAGES=localhost/breweries
 
 preflight() {
   [ "$(id -u)" = 0 ] || die "the local cluster runs containerd, the kubelet and iptables: run it as root (or use make cluster-up-kind)"
@@ -136,7 +137,7 @@ spark_operator() {
     --wait --timeout 5m >/dev/null
 }
 
-# Phase 2 goes here: the breweries chart as release `breweries` in namespace `breweries`, with
+# The breweries chart as release `breweries` in namespace `breweries`, with
 # minio.enabled=true and the images from k8s/tools/load-images.sh. Its trial Secrets already are:
 # random values, generated here and never written to disk (etcd's data is in memory).
 breweries() {
@@ -150,6 +151,22 @@ breweries() {
   }
   secret breweries-s3 "AWS_ACCESS_KEY_ID=breweries" "AWS_SECRET_ACCESS_KEY=$(openssl rand -hex 24)"
   secret breweries-pseudonymization "key=$(openssl rand -hex 32)"
+
+  # The project's images (make images, cached), named under localhost/ so that a missing one fails
+  # at once instead of sending the kubelet to a registry; then the chart, sized for this node.
+  local version stage images=()
+  version="$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)"
+  VERSION="$version" IMAGE_REPOSITORY="$BREWERIES_IMAGES" STAGES="${STAGES:?the Makefile passes STAGES}" \
+    images/build.sh
+  images+=("$BREWERIES_IMAGES-base:$version")
+  for stage in $STAGES; do images+=("$BREWERIES_IMAGES-${stage//_/-}:$version"); done
+  k8s/tools/load-images.sh "${images[@]}"
+  log "installing the breweries chart (release breweries, namespace breweries, MinIO on)"
+  "$HELM" upgrade --install breweries helm/breweries --kubeconfig "$KUBECONFIG_FILE" --namespace breweries \
+    --values helm/breweries/values-small.yaml --set minio.enabled=true \
+    --set image.repository="$BREWERIES_IMAGES" --set image.tag="$version" \
+    --set minio.image="$(image minio)" --set minio.mcImage="$(image mc)" \
+    --wait --timeout 5m >/dev/null
 }
 
 started=$SECONDS

@@ -3,6 +3,8 @@
 # k8s/versions.env, once: go-build.sh caches each under .tools/go/NAME-VERSION. The first run takes
 # most of an hour on two cores (Kubernetes alone is six large programs); later runs take a second.
 # Builds run under nice: they share the machine with whatever else is running.
+#
+#   k8s/tools/build-cluster.sh [PART...]    everything, or only the named parts (e.g. argo_cli)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=/dev/null
@@ -37,16 +39,24 @@ kubernetes() {
   done
 }
 
+ARGO_MODULE="github.com/argoproj/argo-workflows/v3@$ARGO_WORKFLOWS_VERSION"
+argo_ldflags() {
+  local p=github.com/argoproj/argo-workflows/v3
+  echo "-s -w -X $p.version=$ARGO_WORKFLOWS_VERSION -X $p.gitTag=$ARGO_WORKFLOWS_VERSION" \
+    "-X $p.gitTreeState=clean -X $p.buildDate=$(module_field "$ARGO_MODULE" Time)" \
+    "-X $p.gitCommit=$(module_field "$ARGO_MODULE" Hash)"
+}
+
+argo_cli() { # also what make lint needs, alone
+  build --placeholder ui/dist/app/index.html argo "$ARGO_MODULE" cmd/argo -tags=timetzdata -ldflags="$(argo_ldflags)"
+}
+
 argo() {
-  local modver="github.com/argoproj/argo-workflows/v3@$ARGO_WORKFLOWS_VERSION" p=github.com/argoproj/argo-workflows/v3
-  local ldflags="-s -w -X $p.version=$ARGO_WORKFLOWS_VERSION -X $p.gitTag=$ARGO_WORKFLOWS_VERSION"
-  ldflags+=" -X $p.gitTreeState=clean -X $p.buildDate=$(module_field "$modver" Time)"
-  ldflags+=" -X $p.gitCommit=$(module_field "$modver" Hash)"
   # timetzdata: CronWorkflow timezones need the zone database, and our images are FROM scratch.
-  build workflow-controller "$modver" cmd/workflow-controller -tags=timetzdata -ldflags="$ldflags"
+  build workflow-controller "$ARGO_MODULE" cmd/workflow-controller -tags=timetzdata -ldflags="$(argo_ldflags)"
   build --symlink workflow/executor/osspecific/signal_linux.go=signal_darwin.go \
-    argoexec "$modver" cmd/argoexec -ldflags="$ldflags"
-  build --placeholder ui/dist/app/index.html argo "$modver" cmd/argo -tags=timetzdata -ldflags="$ldflags"
+    argoexec "$ARGO_MODULE" cmd/argoexec -ldflags="$(argo_ldflags)"
+  argo_cli
 }
 
 cni_plugins() {
@@ -69,6 +79,10 @@ pause() { # our own program, in the repo: cached by the hash of its source
 }
 
 mkdir -p .tools/bin
+if [ $# -gt 0 ]; then # only these, e.g. build-cluster.sh argo_cli
+  for part in "$@"; do "$part"; done
+  exit 0
+fi
 kubernetes
 build --published-replaces "$ETCD_VERSION" etcd "go.etcd.io/etcd/server/v3@$ETCD_VERSION" . -ldflags="-s -w"
 build coredns "github.com/coredns/coredns@$COREDNS_VERSION" . -ldflags="-s -w"

@@ -22,13 +22,18 @@ loaded_id() {
   ctr content get "$manifest" 2>/dev/null | python3 -c 'import json, sys; print(json.load(sys.stdin)["config"]["digest"])' 2>/dev/null || true
 }
 
+missing=()
 for ref in "$@"; do
   id="$(docker image inspect -f '{{.Id}}' "$ref" 2>/dev/null)" || die "no image $ref in Docker: build it first"
   case "${ref##*/}" in *:* | *@*) ;; *) ref="$ref:latest" ;; esac
-  if [ "$(loaded_id "$ref")" = "$id" ]; then
-    continue
-  fi
-  log "loading $ref into the cluster"
-  docker save "$ref" | ctr images import - >/dev/null || die "ctr import of $ref failed"
-  [ "$(loaded_id "$ref")" = "$id" ] || die "$ref was imported but containerd does not list it"
+  [ "$(loaded_id "$ref")" = "$id" ] || missing+=("$ref")
+done
+[ ${#missing[@]} -gt 0 ] || exit 0
+# One archive for all: layers the images share (the stage images are their base plus a file) are
+# written and imported once.
+log "loading ${missing[*]} into the cluster"
+docker save "${missing[@]}" | ctr images import - >/dev/null || die "ctr import of ${missing[*]} failed"
+for ref in "${missing[@]}"; do
+  [ "$(loaded_id "$ref")" = "$(docker image inspect -f '{{.Id}}' "$ref")" ] \
+    || die "$ref was imported but containerd does not list it"
 done
