@@ -161,9 +161,10 @@ breweries() {
   images+=("$BREWERIES_IMAGES-base:$version")
   for stage in $STAGES; do images+=("$BREWERIES_IMAGES-${stage//_/-}:$version"); done
   k8s/tools/load-images.sh "${images[@]}"
-  log "installing the breweries chart (release breweries, namespace breweries, MinIO on)"
+  # The cluster cannot reach the real API: the chart serves the bundled snapshot in its place.
+  log "installing the breweries chart (release breweries, namespace breweries, MinIO and the API replay on)"
   "$HELM" upgrade --install breweries helm/breweries --kubeconfig "$KUBECONFIG_FILE" --namespace breweries \
-    --values helm/breweries/values-small.yaml --set minio.enabled=true \
+    --values helm/breweries/values-small.yaml --set minio.enabled=true --set apiReplay.enabled=true \
     --set image.repository="$BREWERIES_IMAGES" --set image.tag="$version" \
     --set minio.image="$(image minio)" --set minio.mcImage="$(image mc)" \
     --wait --timeout 5m >/dev/null

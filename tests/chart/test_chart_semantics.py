@@ -359,8 +359,8 @@ def test_the_network_policy_selects_every_pod_the_pipeline_runs(all_on_manifests
     for app in spark_applications(template).values():
         for role in ("driver", "executor"):
             assert selector.items() <= app["spec"][role]["labels"].items()
-    minio = one(all_on_manifests, "Deployment")["spec"]["template"]["metadata"]["labels"]
-    assert selector.items() <= minio.items()
+    for deployment in by_kind(all_on_manifests, "Deployment"):  # MinIO, the API replay
+        assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
 
 
 def test_narrowing_the_api_server_cidr_leaves_the_object_store_and_the_api_reachable(
@@ -446,3 +446,22 @@ def test_the_exit_handler_always_deletes_the_workflows_running_spark_application
     assert container["command"] == ["breweries", "cleanup"]
     assert container["args"] == ["--workflow={{workflow.name}}"]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_the_api_replay_serves_the_bundled_snapshot_in_the_cluster_and_the_stages_crawl_it() -> None:
+    manifests = render("--set", "apiReplay.enabled=true")
+    [deployment] = by_kind(manifests, "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    [main] = pod["containers"]
+    assert main["image"] == "breweries-base:0.1.0"
+    assert main["command"] == ["breweries", "api-replay", "--host", "0.0.0.0", "--port", "8080"]
+    assert main["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["automountServiceAccountToken"] is False
+    service = next(
+        s for s in by_kind(manifests, "Service") if s["metadata"]["name"] == "breweries-api-replay"
+    )
+    assert service["spec"]["ports"] == [{"name": "http", "port": 8080, "targetPort": "http"}]
+    for app in spark_applications(one(manifests, "WorkflowTemplate")).values():
+        assert env_values(app)["BREWERIES_API_URL"] == "http://breweries-api-replay:8080/v1"
+    default = spark_applications(one(render(), "WorkflowTemplate"))["bronze"]
+    assert env_values(default)["BREWERIES_API_URL"] == "https://api.openbrewerydb.org/v1"

@@ -1,100 +1,231 @@
-"""End to end on a real cluster: submit the WorkflowTemplate, wait for Succeeded, read gold from MinIO.
+"""The product on a real cluster, as a user runs it: `argo submit` of the WorkflowTemplate the chart
+installs, five SparkApplications run by the Spark Operator, data in the chart's MinIO, and what can
+go wrong: an empty source, a lost driver, a stopped workflow. `make cluster-up`, then `make e2e`.
 
-Runs only when told which cluster to use, so that `make test` never touches a cluster by accident:
-
-    make cluster-up-kind && make images-kind                  # once: kind, Argo, Spark Operator, chart
-    kubectl -n breweries port-forward svc/breweries-minio 9000 &
-    BREWERIES_E2E_CONTEXT=kind-breweries make test
-
-Needs the cluster to reach api.openbrewerydb.org. Optional: BREWERIES_E2E_NAMESPACE (breweries),
-BREWERIES_E2E_S3_ENDPOINT (http://127.0.0.1:9000), BREWERIES_E2E_TIMEOUT_SECONDS (1800).
+The API is served inside the cluster by the chart's own replay (apiReplay.enabled), and an empty
+source and a webhook sink that keeps what the exit handler posts by tests/e2e/manifests/fixtures.yaml.
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 import time
-from datetime import date
+from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import requests
+from tests.e2e.cluster import (
+    Workflow,
+    argo,
+    component,
+    finished,
+    get_json,
+    helm,
+    kubectl,
+    secret_values,
+    started,
+    state,
+    submit,
+    unavailable,
+)
+from tests.s3_server import S3Server
 
-# Read at import: the suite's autouse fixture clears BREWERIES_* variables while tests run.
-CONTEXT = os.environ.get("BREWERIES_E2E_CONTEXT", "")
-NAMESPACE = os.environ.get("BREWERIES_E2E_NAMESPACE", "breweries")
-S3_ENDPOINT = os.environ.get("BREWERIES_E2E_S3_ENDPOINT", "http://127.0.0.1:9000")
-TIMEOUT_SECONDS = float(os.environ.get("BREWERIES_E2E_TIMEOUT_SECONDS", "1800"))
-ARGO = ("argoproj.io", "v1alpha1")
+from breweries.pipeline import STAGES
+from breweries.tables import read_table
+from breweries.transforms.gold import GOLD_SCHEMA
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not CONTEXT,
-        reason="no cluster configured: set BREWERIES_E2E_CONTEXT to a kube context with the chart "
-        "installed (see tests/e2e/test_cluster_run.py)",
-    ),
-]
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(bool(unavailable()), reason=unavailable() or "")]
+
+FIXTURES = Path(__file__).with_name("manifests") / "fixtures.yaml"
+EMPTY_API = "http://breweries-e2e-api-empty:8080/v1"
+SINK = "breweries-e2e-webhook"
+RUN_DATE, EMPTY_DATE, LOST_DRIVER_DATE = "2026-06-01", "2026-06-02", "2026-06-03"
+
+
+def point_the_chart_at(api_url: str | None) -> None:
+    """The chart's own API replay (None) or another API; failures posted to the sink."""
+    source = ["--set", "apiReplay.enabled=true"] if api_url is None else [
+        "--set", "apiReplay.enabled=false", "--set", f"pipeline.apiUrl={api_url}"
+    ]  # fmt: skip
+    helm(
+        # --reset-then-reuse-values: the installed values, over this chart's defaults (plain
+        # --reuse-values would miss any value the chart added since).
+        "upgrade", "breweries", "helm/breweries", "--reset-then-reuse-values", "--wait", *source,
+        "--set", f"secrets.webhook.name={SINK}",
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def kube():
-    from kubernetes import client, config
+def cluster():
+    """The e2e fixtures applied (in the chart's own base image) and the chart pointed at them."""
+    image = json.loads(helm("get", "values", "breweries", "--all", "-o", "json").stdout)["image"]
+    base = f"{image['repository']}-base:{image['tag']}"
+    kubectl("apply", "-f", "-", stdin=FIXTURES.read_text().replace("@IMAGE@", base))
+    for deployment in ("breweries-e2e-api-empty", SINK):
+        kubectl("rollout", "status", f"deployment/{deployment}", "--timeout", "180s")
+    point_the_chart_at(None)
+    yield
+    point_the_chart_at(None)
 
-    config.load_kube_config(context=CONTEXT)
-    return client
+
+@pytest.fixture(scope="module")
+def minio(cluster) -> S3Server:
+    """The chart's MinIO, reached through its Service's cluster IP (this machine is the node)."""
+    address = get_json("service", "breweries-minio")["spec"]["clusterIP"]
+    credentials = secret_values("breweries-s3")
+    return S3Server(
+        f"http://{address}:9000",
+        credentials["AWS_ACCESS_KEY_ID"],
+        credentials["AWS_SECRET_ACCESS_KEY"],
+        "the chart's MinIO",
+    )
 
 
-def test_the_workflow_template_runs_every_stage_and_gold_lands_in_minio(kube, spark, tmp_path: Path) -> None:
-    import boto3
+def webhook_messages() -> list[dict]:
+    address = get_json("service", SINK)["spec"]["clusterIP"]
+    return requests.get(f"http://{address}:8080/", timeout=10).json()
 
-    objects = kube.CustomObjectsApi()
-    objects.get_namespaced_custom_object(*ARGO, NAMESPACE, "workflowtemplates", "breweries")
-    run_date = date.today().isoformat()
-    workflow = objects.create_namespaced_custom_object(
-        *ARGO, NAMESPACE, "workflows",
-        {
-            "apiVersion": "argoproj.io/v1alpha1",
-            "kind": "Workflow",
-            "metadata": {"generateName": "breweries-e2e-"},
-            "spec": {
-                "workflowTemplateRef": {"name": "breweries"},
-                "arguments": {"parameters": [{"name": "run-date", "value": run_date},
-                                             {"name": "force", "value": "true"}]},
-            },
-        },
-    )  # fmt: skip
-    name = workflow["metadata"]["name"]
-    phase, deadline = "", time.monotonic() + TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        status = objects.get_namespaced_custom_object(*ARGO, NAMESPACE, "workflows", name).get("status", {})
-        phase = status.get("phase", "")
-        if phase in ("Succeeded", "Failed", "Error"):
+
+def gold_counts(minio: S3Server, spark, run_date: str, folder: Path) -> dict:
+    from tests.integration.s3_runs import download
+
+    prefix = f"breweries_by_type_location/snapshot_date={run_date}"
+    gold = read_table(spark, str(download(minio, "breweries-gold", prefix, folder)), GOLD_SCHEMA)
+    return {(r.country, r.state, r.brewery_type): r.brewery_count for r in gold.collect()}
+
+
+def snapshot_counts(snapshot) -> dict:
+    return dict(Counter((r["country"], r["state_province"], r["brewery_type"]) for r in snapshot))
+
+
+def stage_nodes(workflow: Workflow, stage: str) -> list[dict]:
+    """The pods of a stage's step, one per attempt, oldest first."""
+    nodes = [n for n in workflow.nodes() if n.get("templateName") == stage and n["type"] == "Pod"]
+    return sorted(nodes, key=started)
+
+
+@pytest.fixture(scope="module")
+def first_run(cluster) -> Workflow:
+    workflow = submit("--from", "workflowtemplate/breweries", "-p", f"run-date={RUN_DATE}")
+    workflow.wait()
+    return workflow
+
+
+def test_a_submitted_run_succeeds_with_one_spark_application_per_stage(first_run) -> None:
+    assert first_run.phase == "Succeeded", first_run.get()["status"].get("message")
+    applications = first_run.spark_applications()
+    by_component = Counter(component(a) for a in applications)
+    assert by_component == Counter(stage.component for stage in STAGES)
+    assert {state(a) for a in applications} == {"COMPLETED"}
+
+
+def test_gold_in_minio_equals_an_independent_count_of_what_the_api_served(
+    first_run, minio, spark, snapshot, tmp_path
+) -> None:
+    assert gold_counts(minio, spark, RUN_DATE, tmp_path) == snapshot_counts(snapshot)
+
+
+def test_the_readmes_log_command_shows_each_stages_json_lines(first_run) -> None:
+    for stage in STAGES:
+        selector = f"spark-role=driver,app.kubernetes.io/component={stage.component}"
+        logs = kubectl("logs", "-l", selector, "--tail=-1").stdout
+        lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
+        mine = [e for e in lines if e.get("stage") == stage.name and e.get("run_date") == RUN_DATE]
+        assert any(e["message"] == "finished" for e in mine), stage.name
+
+
+def test_rerunning_the_date_skips_every_stage(first_run, minio) -> None:
+    records = {key: minio.client().head_object(Bucket="breweries-state", Key=key)["ETag"]
+               for key in minio.keys("breweries-state") if f"run_date={RUN_DATE}" in key}  # fmt: skip
+    rerun = submit("--from", "workflowtemplate/breweries", "-p", f"run-date={RUN_DATE}")
+    assert rerun.wait()["status"]["phase"] == "Succeeded"
+    for application in rerun.spark_applications():
+        driver = application["status"]["driverInfo"]["podName"]
+        assert "already done for this date: skipped" in kubectl("logs", driver).stdout, driver
+    assert {
+        key: minio.client().head_object(Bucket="breweries-state", Key=key)["ETag"] for key in records
+    } == records
+
+
+def test_force_rebuilds_every_stage(first_run, minio, spark, snapshot, tmp_path) -> None:
+    before = {key: minio.client().head_object(Bucket="breweries-state", Key=key)["LastModified"]
+              for key in minio.keys("breweries-state") if f"run_date={RUN_DATE}" in key}  # fmt: skip
+    forced = submit("--from", "workflowtemplate/breweries", "-p", f"run-date={RUN_DATE}", "-p", "force=true")
+    assert forced.wait()["status"]["phase"] == "Succeeded"
+    after = {
+        key: minio.client().head_object(Bucket="breweries-state", Key=key)["LastModified"] for key in before
+    }
+    assert len(before) == len(STAGES) and all(after[key] > before[key] for key in before)
+    assert gold_counts(minio, spark, RUN_DATE, tmp_path) == snapshot_counts(snapshot)
+
+
+def test_an_empty_source_fails_at_the_quality_gate_once_and_notifies(cluster, minio) -> None:
+    sent_before = len(webhook_messages())
+    point_the_chart_at(EMPTY_API)
+    try:
+        workflow = submit("--from", "workflowtemplate/breweries", "-p", f"run-date={EMPTY_DATE}")
+        assert workflow.wait()["status"]["phase"] == "Failed"
+    finally:
+        point_the_chart_at(None)
+    # The gate is not retried: a failed check is not transient. One application, labelled so.
+    quality = [
+        a
+        for a in workflow.spark_applications()
+        if a["metadata"]["labels"]["app.kubernetes.io/component"] == "quality"
+    ]
+    assert len(quality) == 1 and state(quality[0]) == "FAILED"
+    assert quality[0]["metadata"]["labels"].get("breweries/retryable") == "false"
+    assert len(stage_nodes(workflow, "quality")) == 1
+    assert not [k for k in minio.keys("breweries-gold") if f"snapshot_date={EMPTY_DATE}" in k]  # no gold
+    messages = webhook_messages()[sent_before:]
+    assert len(messages) == 1
+    [message] = messages
+    assert message["workflow"] == workflow.name and message["run_date"] == EMPTY_DATE
+    assert message["stage"] == "quality"
+    assert "table_not_empty" in {check["name"] for check in message["failed_checks"]}
+
+
+def test_a_driver_pod_deleted_mid_stage_is_retried_with_backoff_and_the_run_succeeds(
+    cluster, minio, spark, snapshot, tmp_path
+) -> None:
+    workflow = submit("--from", "workflowtemplate/breweries", "-p", f"run-date={LOST_DRIVER_DATE}")
+    deadline = time.monotonic() + 1200
+    while True:  # silver's driver, once it runs
+        apps = workflow.spark_applications()
+        running = [a for a in apps if component(a) == "silver" and state(a) == "RUNNING"]
+        if running:
             break
-        time.sleep(10)
-    assert phase == "Succeeded", f"workflow {name} ended {phase or 'unfinished'}: {status.get('message')}"
+        assert time.monotonic() < deadline and workflow.phase not in ("Failed", "Error"), "silver never ran"
+        time.sleep(2)
+    kubectl("delete", "pod", running[0]["status"]["driverInfo"]["podName"], "--wait=false")
+    assert workflow.wait()["status"]["phase"] == "Succeeded"
+    attempts = stage_nodes(workflow, "silver")
+    assert len(attempts) == 2 and attempts[0]["phase"] != "Succeeded" and attempts[1]["phase"] == "Succeeded"
+    assert (started(attempts[1]) - finished(attempts[0])).total_seconds() >= 2  # the first backoff: 2 s
+    assert gold_counts(minio, spark, LOST_DRIVER_DATE, tmp_path) == snapshot_counts(snapshot)
 
-    secret = kube.CoreV1Api().read_namespaced_secret("breweries-s3", NAMESPACE).data
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=S3_ENDPOINT,
-        aws_access_key_id=base64.b64decode(secret["AWS_ACCESS_KEY_ID"]).decode(),
-        aws_secret_access_key=base64.b64decode(secret["AWS_SECRET_ACCESS_KEY"]).decode(),
-        region_name="us-east-1",
-    )
-    silver_run = json.loads(
-        s3.get_object(Bucket="breweries-state", Key=f"_state/silver/run_date={run_date}.json")["Body"].read()
-    )
-    prefix = f"breweries_by_type_location/snapshot_date={run_date}/"
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="breweries-gold", Prefix=prefix).get("Contents", [])]
-    parquet = [k for k in keys if k.endswith(".parquet")]
-    assert parquet, f"no gold Parquet under s3://breweries-gold/{prefix}"
-    for key in parquet:
-        target = tmp_path / key
-        target.parent.mkdir(parents=True, exist_ok=True)
-        s3.download_file("breweries-gold", key, str(target))
-    gold = spark.read.option("basePath", str(tmp_path / prefix)).parquet(str(tmp_path / prefix))
-    total = gold.agg({"brewery_count": "sum"}).first()[0]
-    # Every silver brewery is counted once in gold.
-    assert total == silver_run["rows_out"] > 0
+
+def test_the_daily_cron_runs_today_and_a_stopped_workflow_leaves_no_spark_application_running(
+    cluster,
+) -> None:
+    listed = argo("cron", "list").stdout
+    assert "breweries-daily" in listed and "0 6 * * *" in listed
+    workflow = submit("--from", "cronwf/breweries-daily")
+    today = datetime.now(timezone.utc).date().isoformat()
+    parameters = {p["name"]: p.get("value") for p in workflow.get()["spec"]["arguments"]["parameters"]}
+    deadline = time.monotonic() + 900
+    while not any(state(a) == "RUNNING" for a in workflow.spark_applications()):
+        assert time.monotonic() < deadline and workflow.phase not in ("Failed", "Error", "Succeeded")
+        time.sleep(2)
+    run_date = next(a["metadata"]["labels"]["breweries/run-date"] for a in workflow.spark_applications())
+    assert run_date == today, parameters
+    argo("stop", workflow.name)
+    workflow.wait()
+    time.sleep(5)
+    assert [
+        a["metadata"]["name"]
+        for a in workflow.spark_applications()
+        if state(a) not in ("COMPLETED", "FAILED")
+    ] == []

@@ -45,6 +45,15 @@ app.kubernetes.io/part-of: breweries
 {{- default (printf "%s-spark" (include "breweries.fullname" .)) .Values.serviceAccounts.spark.name -}}
 {{- end -}}
 
+{{/* The API the bronze stage crawls: the chart's replay when it runs one, else pipeline.apiUrl. */}}
+{{- define "breweries.apiUrl" -}}
+{{- if .Values.apiReplay.enabled -}}
+{{- printf "http://%s-api-replay:8080/v1" (include "breweries.fullname" .) -}}
+{{- else -}}
+{{- .Values.pipeline.apiUrl -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "breweries.minioEndpoint" -}}
 {{- printf "http://%s-minio:9000" (include "breweries.fullname" .) -}}
 {{- end -}}
@@ -114,7 +123,7 @@ seccompProfile:
 - name: BREWERIES_LOG_FORMAT
   value: json
 - name: BREWERIES_API_URL
-  value: {{ .Values.pipeline.apiUrl | quote }}
+  value: {{ include "breweries.apiUrl" . | quote }}
 - name: BREWERIES_PAGE_SIZE
   value: {{ .Values.pipeline.pageSize | quote }}
 - name: BREWERIES_HTTP_CONCURRENCY

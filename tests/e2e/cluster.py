@@ -1,0 +1,124 @@
+"""The cluster the end-to-end tests run on, through the same tools a user has: kubectl, helm and argo
+from .tools/bin (make cluster-up puts them there), with the kubeconfig make cluster-up writes.
+
+Run by `make e2e`, which sets BREWERIES_E2E=1: without it, or without a reachable cluster with the
+chart installed, every test skips itself and says which.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+TOOLS = REPO / ".tools" / "bin"
+NAMESPACE = os.environ.get("BREWERIES_E2E_NAMESPACE", "breweries")
+KUBECONFIG = os.environ.get("BREWERIES_E2E_KUBECONFIG", str(REPO / ".tools" / "cluster" / "kubeconfig"))
+ENABLED = os.environ.get("BREWERIES_E2E") == "1"
+FINAL = ("Succeeded", "Failed", "Error")
+
+
+def tool(name: str) -> str:
+    local = TOOLS / name
+    return str(local) if local.exists() else (shutil.which(name) or name)
+
+
+def run(
+    *command: str, check: bool = True, timeout: float = 300, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KUBECONFIG": KUBECONFIG}
+    result = subprocess.run(command, env=env, input=stdin, capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    return result
+
+
+def kubectl(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return run(tool("kubectl"), "-n", NAMESPACE, *args, **kwargs)
+
+
+def argo(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return run(tool("argo"), "-n", NAMESPACE, *args, **kwargs)
+
+
+def helm(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return run(tool("helm"), "--namespace", NAMESPACE, *args, **kwargs)
+
+
+def unavailable() -> str | None:
+    """Why the end-to-end tests cannot run here, or None."""
+    if not ENABLED:
+        return "end-to-end tests run with make e2e (BREWERIES_E2E=1), on the cluster of make cluster-up"
+    if not Path(KUBECONFIG).is_file():
+        return f"no kubeconfig at {KUBECONFIG}: run make cluster-up (or set BREWERIES_E2E_KUBECONFIG)"
+    probe = kubectl("get", "workflowtemplate", "breweries", check=False, timeout=30)
+    if probe.returncode != 0:
+        return f"no breweries WorkflowTemplate in namespace {NAMESPACE}: {probe.stderr.strip()[:300]}"
+    return None
+
+
+def get_json(*args: str) -> Any:
+    return json.loads(kubectl("get", *args, "-o", "json").stdout)
+
+
+def secret_values(name: str) -> dict[str, str]:
+    data = get_json("secret", name)["data"]
+    return {key: base64.b64decode(value).decode() for key, value in data.items()}
+
+
+@dataclass
+class Workflow:
+    name: str
+
+    def get(self) -> dict[str, Any]:
+        return get_json("workflow", self.name)
+
+    @property
+    def phase(self) -> str:
+        return self.get().get("status", {}).get("phase", "")
+
+    def wait(self, timeout: float = 2400) -> dict[str, Any]:
+        """Until the workflow, exit handler included, has ended; its last state."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            workflow = self.get()
+            if workflow.get("status", {}).get("phase") in FINAL:
+                return workflow
+            time.sleep(5)
+        raise AssertionError(f"workflow {self.name} did not end within {timeout:.0f} s")
+
+    def nodes(self) -> list[dict[str, Any]]:
+        return list(self.get().get("status", {}).get("nodes", {}).values())
+
+    def spark_applications(self) -> list[dict[str, Any]]:
+        selector = f"workflows.argoproj.io/workflow={self.name}"
+        return get_json("sparkapplications", "-l", selector)["items"]
+
+
+def submit(*args: str) -> Workflow:
+    """`argo submit ARGS` (e.g. --from workflowtemplate/breweries -p run-date=...); the new workflow."""
+    return Workflow(argo("submit", *args, "-o", "name").stdout.strip())
+
+
+def component(application: dict[str, Any]) -> str:
+    return application["metadata"]["labels"]["app.kubernetes.io/component"]
+
+
+def state(application: dict[str, Any]) -> str:
+    return application.get("status", {}).get("applicationState", {}).get("state", "")
+
+
+def started(node: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(node["startedAt"].replace("Z", "+00:00"))
+
+
+def finished(node: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(node["finishedAt"].replace("Z", "+00:00"))
