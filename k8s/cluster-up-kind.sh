@@ -27,6 +27,11 @@ kubectl apply -f k8s/namespaces.yaml
   --set images.tag="$ARGO_WORKFLOWS_KIND_VERSION" \
   --set "server.authModes={server}" \
   --wait
+# Chart 2.0.1 is the newest argo-helm release and ships v4.1.0 (its appVersion and CRDs): the
+# images are set to v4.1.2 above, and its CRDs come from the copy the chart is validated against.
+for crd in tests/schemas/argo-workflows-v4.1.2/*.yaml.gz; do
+  gunzip -c "$crd" | kubectl apply --server-side --force-conflicts -f - >/dev/null
+done
 "$helm" upgrade --install spark-operator spark-operator/spark-operator \
   --version "$SPARK_OPERATOR_CHART_VERSION" --namespace spark-operator \
   --set "spark.jobNamespaces={breweries}" \
