@@ -17,6 +17,7 @@ import requests
 
 from breweries.layout import Layout
 from breweries.logs import get_logger
+from breweries.pipeline import STAGES
 from breweries.quality import QualityReport, read_report
 from breweries.settings import Settings, env_name
 
@@ -63,6 +64,23 @@ def parse_workflow_failures(raw: str) -> list[dict[str, Any]]:
     return [{"message": str(value)}] if value else []
 
 
+# The WorkflowTemplate names each stage's template after its component (silver-anonymized).
+STAGE_OF_TEMPLATE = {stage.component: stage.name for stage in STAGES}
+
+
+def failed_step(failures: list[dict[str, Any]]) -> dict[str, Any]:
+    """The failure that says what went wrong: the last attempt of a stage's step.
+
+    Argo lists every failed node, the workflow's own step groups and ``pipeline`` included, in no
+    useful order; a stage's attempt (``quality(0)``) is the one that carries the pod's message.
+    """
+    steps = [f for f in failures if f.get("templateName") in STAGE_OF_TEMPLATE]
+    attempts = [f for f in steps if f.get("displayName") != f.get("templateName")] or steps
+    if attempts:
+        return max(attempts, key=lambda f: str(f.get("finishedAt") or ""))
+    return failures[0] if failures else {}
+
+
 def workflow_failure_message(
     *,
     workflow: str,
@@ -72,13 +90,14 @@ def workflow_failure_message(
     link: str | None = None,
     quality: tuple[QualityReport, str] | None = None,
 ) -> dict[str, Any]:
-    """The exit handler's message: the first failed step names the stage; every failure is listed.
+    """The exit handler's message: the failed stage's step names the stage; every failure is listed.
 
     ``quality`` is the failed gate's report and where it lives, when the quality step failed.
     """
-    first = failures[0] if failures else {}
-    stage = str(first.get("templateName") or first.get("displayName") or "unknown")
-    error = str(first.get("message") or f"workflow {status}")
+    failed = failed_step(failures)
+    template = str(failed.get("templateName") or "")
+    stage = STAGE_OF_TEMPLATE.get(template) or template or str(failed.get("displayName") or "unknown")
+    error = str(failed.get("message") or f"workflow {status}")
     details: dict[str, Any] = {"workflow_status": status, "failures": failures}
     if link:
         details["link"] = link

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -86,6 +87,27 @@ def test_without_a_webhook_the_failure_is_logged_and_the_handler_exits_0(capfd) 
 
 
 QUALITY_FAILURES = [{**FAILURES[0], "displayName": "quality(0)", "templateName": "quality"}]
+
+
+# {{workflow.failures}} as Argo v3.7.9 sent it on the local cluster (make e2e, an empty source): the
+# workflow's own nodes first, the stage's attempt fourth.
+ARGO_FAILURES = json.loads((Path(__file__).parent / "data" / "argo-failures-quality-gate.json").read_text())
+
+
+def test_the_stage_is_named_from_argos_own_failure_list(monkeypatch, webhook) -> None:
+    monkeypatch.setenv("BREWERIES_WEBHOOK_URL", webhook.url)
+    assert notify(failures=json.dumps(json.dumps(ARGO_FAILURES))) == EXIT_OK
+    (message,) = webhook.messages
+    assert message["stage"] == "quality"
+    assert message["error"] == ARGO_FAILURES[3]["message"]
+    assert "at stage *quality*" in message["text"]
+
+
+def test_a_stage_is_named_as_the_pipeline_names_it_not_as_its_template(monkeypatch, webhook) -> None:
+    monkeypatch.setenv("BREWERIES_WEBHOOK_URL", webhook.url)
+    failures = [{**FAILURES[0], "displayName": "silver-anonymized(2)", "templateName": "silver-anonymized"}]
+    assert notify(failures=json.dumps(failures)) == EXIT_OK
+    assert webhook.messages[0]["stage"] == "silver_anonymized"
 
 
 def failed_report() -> QualityReport:
