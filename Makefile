@@ -19,7 +19,7 @@ KIND_CLUSTER     ?= breweries
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo run minio minio-down test test-fast e2e lint format bench images images-standin images-test images-kind images-pin \
+.PHONY: help setup demo run minio minio-down test test-fast e2e lint format bench bench-cluster images images-standin images-test images-kind images-pin \
 	cluster-up cluster-down cluster-check cluster-up-kind cluster-down-kind clean
 
 help: ## list the targets
@@ -94,6 +94,9 @@ bench: $(SETUP_STAMP) ## benchmarks (minutes; not part of make test); each appen
 	@# All three run even when one misses its target; the exit status says whether any did.
 	@status=0; for bench in extraction transforms whole_run; do \
 		echo "== bench/$$bench.py"; $(BIN)/python bench/$$bench.py || status=1; done; exit $$status
+
+bench-cluster: $(SETUP_STAMP) ## where a workflow's time goes on the cluster of make cluster-up, next to a local run
+	BREWERIES_E2E=1 $(BIN)/python bench/cluster_run.py
 
 images: $(SETUP_STAMP) ## build the base image and one image per stage with docker, tagged $(VERSION) (no image registry needed)
 	VERSION=$(VERSION) IMAGE_REPOSITORY=$(IMAGE_REPOSITORY) STAGES="$(STAGES)" PYTHON=$(BIN)/python images/build.sh
