@@ -17,6 +17,7 @@ Generated files are cached in bench/.data.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import hmac as hmac_module
 import json
 import os
@@ -29,6 +30,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from dataclasses import replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -50,7 +52,7 @@ def generate_bronze(size: int, seed: int = 7) -> Path:
     """``size`` synthetic records as bronze pages plus a manifest; reused when already there."""
     from breweries.api.client import Crawl, Page
     from breweries.api.replay import load_snapshot
-    from breweries.manifest import Manifest, page_file_name
+    from breweries.manifest import Manifest, PageEntry, page_file_name
 
     folder = bronze_folder(size)
     if (folder / "_manifest.json").is_file():
@@ -60,7 +62,7 @@ def generate_bronze(size: int, seed: int = 7) -> Path:
     rng = random.Random(seed)
     snapshot = load_snapshot()
     issued: list[str] = []
-    pages = []
+    entries = []
     for number, start in enumerate(range(0, size, RECORDS_PER_FILE), start=1):
         records = []
         for _ in range(min(RECORDS_PER_FILE, size - start)):
@@ -76,9 +78,12 @@ def generate_bronze(size: int, seed: int = 7) -> Path:
             records.append(record)
         body = json.dumps(records, ensure_ascii=False).encode()
         (folder / page_file_name(number)).write_bytes(body)
-        pages.append(Page(number, body, len(records)))
-    crawl = Crawl("synthetic", size, RECORDS_PER_FILE, tuple(pages), datetime.now(timezone.utc))
-    manifest = Manifest.from_crawl(crawl, RUN_DATE.isoformat(), "id:asc")
+        # Its manifest entry, not the page: holding every body would hold the whole bronze in memory.
+        sha256 = hashlib.sha256(body).hexdigest()
+        entries.append(PageEntry(number, page_file_name(number), len(records), len(body), sha256))
+    # One stand-in page carries the record count; the real entries replace it.
+    crawl = Crawl("synthetic", size, RECORDS_PER_FILE, (Page(1, b"", size),), datetime.now(timezone.utc))
+    manifest = replace(Manifest.from_crawl(crawl, RUN_DATE.isoformat(), "id:asc"), pages=tuple(entries))
     (folder / "_manifest.json").write_bytes(manifest.to_json())
     return folder
 
@@ -110,22 +115,25 @@ def spark_worker(size: int, out: Path) -> dict[str, object]:
     start = time.perf_counter()
     spark = build_spark_session(settings, "bench-transforms")
     startup = time.perf_counter() - start
+    jvm_pid = int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
+    cpu_before = _cpu_seconds(jvm_pid)
     start = time.perf_counter()
     stages = ["silver", "quality", "silver_anonymized", "gold"]
     runs = run_pipeline(settings, RUN_DATE, stages, RunPolicy(), lambda: spark)
     seconds = time.perf_counter() - start
-    jvm_pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
+    cpu_seconds = _cpu_seconds(jvm_pid) - cpu_before
     silver_rows = next(r for r in runs if r and r.stage == "silver").rows_out
     gold = spark.read.parquet(Layout(settings).gold_uri(RUN_DATE))
     gold_sum = gold.agg({"brewery_count": "sum"}).first()[0]
     spark.stop()
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "startup_seconds": startup,
         "stages": {r.stage: r.duration_seconds for r in runs if r},
         "silver_rows": silver_rows,
         "gold_sum": gold_sum,
-        "peak_mb": _peak_rss_mb(int(jvm_pid)) + _own_peak_rss_mb(),
+        "peak_mb": _peak_rss_mb(jvm_pid) + _own_peak_rss_mb(),
         "files_per_partition": _files_per_partition(out / "silver" / "breweries"),
     }
 
@@ -221,6 +229,12 @@ def _peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time the process has used so far, user and system, all threads (JIT and GC included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _own_peak_rss_mb() -> float:

@@ -44,6 +44,10 @@ class Settings:
     log_format: str = "text"
     spark_master: str = "local[*]"
     spark_shuffle_partitions: int = 4
+    # Rows per Parquet file of silver and anonymized silver: a larger partition is written as
+    # several files. Real silver takes about 140 bytes a row and anonymized silver, whose hashes do
+    # not compress, about twice that: a million rows keeps every file well under 512 MB.
+    silver_max_records_per_file: int = 1_000_000
     # quick: the JVM stops at its C1 compiler, whose short warm-up suits runs of seconds; full: C2
     # as well, which repays its warm-up on large runs (bench/results.md). Local mode only.
     spark_jit: str = "quick"
@@ -139,6 +143,7 @@ class Settings:
             "http_max_attempts": self.http_max_attempts,
             "rate_limit_per_minute": self.rate_limit_per_minute,
             "spark_shuffle_partitions": self.spark_shuffle_partitions,
+            "silver_max_records_per_file": self.silver_max_records_per_file,
             "http_timeout_seconds": self.http_timeout_seconds,
         }
         for name, value in positive.items():

@@ -43,20 +43,24 @@ def write_table(
     store: Store,
     run_id: str,
     partition_by: Sequence[str] = (),
+    max_records_per_file: int | None = None,
 ) -> None:
     """Replace the table folder ``uri`` with ``df``: one file per partition, never a half-written folder.
 
     Spark writes into a staging folder; only a complete write is swapped in, so a crash leaves the
     previous content of ``uri`` as it was. Repartitioning by the partition columns puts each
-    partition's rows in one task, hence one file.
+    partition's rows in one task, hence one file, or several of ``max_records_per_file`` rows at most.
     """
     staging = staging_for(uri, run_id)
     # An explicit partition count: adaptive execution would otherwise merge small data into one
     # task that writes every file alone, leaving the other cores idle.
     parallelism = df.sparkSession.sparkContext.defaultParallelism
     shaped = df.repartition(parallelism, *partition_by) if partition_by else df.coalesce(1)
+    writer = shaped.write.mode("overwrite").partitionBy(*partition_by)
+    if max_records_per_file:
+        writer = writer.option("maxRecordsPerFile", max_records_per_file)
     try:
-        shaped.write.mode("overwrite").partitionBy(*partition_by).parquet(staging)
+        writer.parquet(staging)
         store.replace_tree(staging, uri)
     finally:
         # This run's staging, and any that a killed run of the date left behind.

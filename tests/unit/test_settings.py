@@ -54,6 +54,7 @@ def test_typed_values_and_lists_are_parsed():
         ({"BREWERIES_LOG_FORMAT": "xml"}, "BREWERIES_LOG_FORMAT"),
         ({"BREWERIES_SPARK_JIT": "fast"}, "BREWERIES_SPARK_JIT"),
         ({"BREWERIES_SPARK_DRIVER_MEMORY": "lots"}, "BREWERIES_SPARK_DRIVER_MEMORY"),
+        ({"BREWERIES_SILVER_MAX_RECORDS_PER_FILE": "0"}, "BREWERIES_SILVER_MAX_RECORDS_PER_FILE"),
         ({"BREWERIES_API_URL": "ftp://x"}, "BREWERIES_API_URL"),
         ({"BREWERIES_STORAGE_ROOT": "gs://bucket"}, "gs://bucket"),
     ],

@@ -25,7 +25,14 @@ def run(ctx: StageContext) -> StageResult:
     flagged = flag_breweries(bronze, day, datetime.fromisoformat(manifest.fetched_at)).cache()
     try:
         counts = count_by(flagged, QUARANTINE_REASON)
-        write_table(silver_rows(flagged), ctx.output, ctx.store, ctx.run_id, ctx.stage.partition_columns)
+        write_table(
+            silver_rows(flagged),
+            ctx.output,
+            ctx.store,
+            ctx.run_id,
+            ctx.stage.partition_columns,
+            ctx.settings.silver_max_records_per_file,
+        )
         write_table(quarantined_rows(flagged), layout.quarantine_uri(day), ctx.store, ctx.run_id)
     finally:
         flagged.unpersist()

@@ -22,7 +22,8 @@ def run(ctx: StageContext) -> StageResult:
     silver = read_table(ctx.spark, layout.silver_uri(day), SILVER_SCHEMA)
     anonymized = pseudonymize_columns(silver, settings.pseudonymize_columns, key)
     output = ctx.output
-    write_table(anonymized, output, ctx.store, ctx.run_id, ctx.stage.partition_columns)
+    partitions, max_rows = ctx.stage.partition_columns, settings.silver_max_records_per_file
+    write_table(anonymized, output, ctx.store, ctx.run_id, partitions, max_rows)
     # Parquet counts come from file footers: cheap, and they check what was really written.
     rows_in = silver.count()
     rows_out = read_table(ctx.spark, output, SILVER_SCHEMA).count()
