@@ -67,7 +67,7 @@ test: setup $(S3_SERVER) ## run every test (pytest fails when it selects none)
 	HELM=$(HELM) $(BIN)/pytest
 
 # The lane to run while developing: units, the chart, and one whole local run (tests/integration/test_pipeline.py).
-test-fast: setup ## unit and chart tests and one end-to-end run, in about a minute (no slow, faults, bench or e2e)
+test-fast: setup ## unit and chart tests and one end-to-end run, in about 90 s (no slow, faults, bench or e2e)
 	HELM=$(HELM) $(BIN)/pytest -m "not slow and not faults and not bench and not e2e"
 
 e2e: setup ## the end-to-end tests on the cluster of make cluster-up: submit, retry, fail, notify, stop (about an hour)

@@ -21,6 +21,9 @@ import pytest
 
 from breweries.pipeline import STAGE_NAMES
 
+# Containers and JVMs: make test and make images-test run these, make test-fast leaves them out.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 VERSION = re.search(r'^version = "(.+)"$', (REPO / "pyproject.toml").read_text(), re.MULTILINE).group(1)
 BASE = f"breweries-base:{VERSION}"
