@@ -329,14 +329,14 @@ def main() -> int:
         )
         print(f"  spark at {size}: start-up {spark['startup_seconds']:.1f}s (not counted), {stages}")
     verdicts = targets(rows)
-    for verdict in verdicts:
-        print(f"  {verdict}")
+    for target, measured, ok in verdicts:
+        print(f"  {target}: {measured}, {_met(ok)}")
     return conclude(
         "transforms",
         quick=args.quick,
-        met=all(" met" in v for v in verdicts),
-        target="; ".join(v.split(":")[0] for v in verdicts) or "none at these sizes",
-        measured="; ".join(v.split(": ", 1)[1] for v in verdicts),
+        met=all(ok for _, _, ok in verdicts),
+        target="; ".join(target for target, _, _ in verdicts) or "none at these sizes",
+        measured="; ".join(f"{measured}, {_met(ok)}" for _, measured, ok in verdicts),
         details="; ".join(
             f"{size}: spark {float(s['seconds']):.1f}s / duckdb {float(d['seconds']):.1f}s = "
             f"{float(s['seconds']) / float(d['seconds']):.2f}x, "
@@ -351,27 +351,27 @@ def main() -> int:
     )
 
 
-def targets(rows: list[tuple[int, dict, dict]]) -> list[str]:
-    """One line per target these sizes can judge: what it is, then what was measured and whether met."""
+def targets(rows: list[tuple[int, dict, dict]]) -> list[tuple[str, str, bool]]:
+    """Each target these sizes can judge: what it is, what was measured, and whether it was met."""
     by_size = {size: (spark, duck) for size, spark, duck in rows}
     verdicts = []
     for size, limit in TARGET_RATIOS.items():
         if size in by_size:
             spark, duck = by_size[size]
             ratio = float(spark["seconds"]) / float(duck["seconds"])
-            verdicts.append(f"Spark <= {limit}x DuckDB at {size}: {ratio:.2f}x, {_met(ratio <= limit)}")
+            verdicts.append((f"Spark <= {limit}x DuckDB at {size}", f"{ratio:.2f}x", ratio <= limit))
     if 5_000_000 in by_size and 20_000_000 in by_size:
         growth = float(by_size[20_000_000][0]["peak_mb"]) / float(by_size[5_000_000][0]["peak_mb"])
-        met = _met(growth <= TARGET_PEAK_GROWTH)
-        verdicts.append(f"peak memory at 20M <= {TARGET_PEAK_GROWTH}x 5M's: {growth:.2f}x, {met}")
+        target = f"peak memory at 20M <= {TARGET_PEAK_GROWTH}x 5M's"
+        verdicts.append((target, f"{growth:.2f}x", growth <= TARGET_PEAK_GROWTH))
     low, high = FILE_MB_RANGE
     for size, (spark, _) in by_size.items():
         if size >= 5_000_000:
             largest, smallest = spark["file_mb"]["largest"], spark["file_mb"]["smallest_in_large_partitions"]
             verdicts.append(
-                f"silver files {low:.0f}..{high:.0f} MB at {size}: {smallest:.1f}..{largest:.1f} MB, "
-                f"{_met(largest <= high and smallest >= low)}"
-            )
+                (f"silver files {low:.0f}..{high:.0f} MB at {size}", f"{smallest:.1f}..{largest:.1f} MB",
+                 largest <= high and smallest >= low)
+            )  # fmt: skip
     return verdicts
 
 
