@@ -63,6 +63,8 @@ def test_normalize_types_coordinates_from_numbers_strings_and_garbage(spark):
         {"id": "str", "longitude": " -97.46818222 ", "latitude": "35.25738891"},
         {"id": "bad", "longitude": "east-ish", "latitude": "NaN"},
         {"id": "none", "longitude": None, "latitude": ""},
+        {"id": "inf", "longitude": "Infinity", "latitude": " -inf "},
+        {"id": "zero", "longitude": "0", "latitude": "-0.0"},
     )
     actual = normalize_breweries(raw).select("id", "longitude", "latitude")
     expected = spark.createDataFrame(
@@ -71,6 +73,8 @@ def test_normalize_types_coordinates_from_numbers_strings_and_garbage(spark):
             ("str", -97.46818222, 35.25738891),
             ("bad", None, None),
             ("none", None, None),
+            ("inf", None, None),
+            ("zero", 0.0, -0.0),
         ],
         "id string, longitude double, latitude double",
     )
