@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -49,7 +49,8 @@ def write_table(
 
     Spark writes into a staging folder; only a complete write is swapped in, so a crash leaves the
     previous content of ``uri`` as it was. Repartitioning by the partition columns puts each
-    partition's rows in one task, hence one file, or several of ``max_records_per_file`` rows at most.
+    partition's rows in one task, hence one file, or several of ``max_records_per_file`` rows at most
+    (see ``rows_per_file``).
     """
     staging = staging_for(uri, run_id)
     # An explicit partition count: adaptive execution would otherwise merge small data into one
@@ -58,10 +59,25 @@ def write_table(
     shaped = df.repartition(parallelism, *partition_by) if partition_by else df.coalesce(1)
     writer = shaped.write.mode("overwrite").partitionBy(*partition_by)
     if max_records_per_file:
-        writer = writer.option("maxRecordsPerFile", max_records_per_file)
+        sizes = [row["count"] for row in df.groupBy(*partition_by).count().collect()]
+        writer = writer.option("maxRecordsPerFile", rows_per_file(sizes, max_records_per_file))
     try:
         writer.parquet(staging)
         store.replace_tree(staging, uri)
     finally:
         # This run's staging, and any that a killed run of the date left behind.
         store.delete_trees_named(abandoned_staging_prefix(uri))
+
+
+def rows_per_file(partition_rows: Iterable[int], limit: int) -> int:
+    """Rows per file, at most ``limit``, such that no partition ends in a last file under half the others.
+
+    A partition of c rows is written as files of L rows plus one of c mod L. L is the largest value
+    in [limit/2, limit] (in steps of limit/1000) that leaves every such last file empty or of at least
+    L/2 rows; ``limit`` when no value does.
+    """
+    large = [rows for rows in partition_rows if rows > limit // 2]
+    for per_file in range(limit, max(1, limit // 2) - 1, -max(1, limit // 1000)):
+        if all(rows % per_file == 0 or rows % per_file >= per_file / 2 for rows in large if rows > per_file):
+            return per_file
+    return limit
