@@ -44,19 +44,25 @@ def write_table(
     run_id: str,
     partition_by: Sequence[str] = (),
     max_records_per_file: int | None = None,
+    partitioned_input: bool = False,
 ) -> None:
     """Replace the table folder ``uri`` with ``df``: one file per partition, never a half-written folder.
 
     Spark writes into a staging folder; only a complete write is swapped in, so a crash leaves the
     previous content of ``uri`` as it was. Repartitioning by the partition columns puts each
     partition's rows in one task, hence one file, or several of ``max_records_per_file`` rows at most
-    (see ``rows_per_file``).
+    (see ``rows_per_file``). With ``partitioned_input``, ``df`` was read from a table partitioned
+    the same way: each input file holds rows of one partition, so the rows are written as read,
+    without a shuffle, a file per input file.
     """
     staging = staging_for(uri, run_id)
     # An explicit partition count: adaptive execution would otherwise merge small data into one
     # task that writes every file alone, leaving the other cores idle.
     parallelism = df.sparkSession.sparkContext.defaultParallelism
-    shaped = df.repartition(parallelism, *partition_by) if partition_by else df.coalesce(1)
+    if not partition_by:
+        shaped = df.coalesce(1)
+    else:
+        shaped = df if partitioned_input else df.repartition(parallelism, *partition_by)
     writer = shaped.write.mode("overwrite").partitionBy(*partition_by)
     if max_records_per_file:
         sizes = [row["count"] for row in df.groupBy(*partition_by).count().collect()]

@@ -66,6 +66,7 @@ def test_run_writes_the_documented_layout(full_run):
     assert sorted(p.relative_to(anonymized) for p in anonymized.glob("country=*/state=*")) == sorted(
         p.relative_to(silver) for p in partitions
     )
+    assert all(len(list(p.glob("*.parquet"))) == 1 for p in anonymized.glob("country=*/state=*"))
     gold = root / "gold" / "breweries_by_type_location" / f"snapshot_date={RUN_DATE}"
     assert all(len(list(p.glob("*.parquet"))) == 1 for p in gold.glob("country=*"))
     assert all(state_record(root, stage) for stage in STAGE_NAMES)

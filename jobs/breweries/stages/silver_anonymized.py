@@ -23,7 +23,8 @@ def run(ctx: StageContext) -> StageResult:
     anonymized = pseudonymize_columns(silver, settings.pseudonymize_columns, key)
     output = ctx.output
     partitions, max_rows = ctx.stage.partition_columns, settings.silver_max_records_per_file
-    write_table(anonymized, output, ctx.store, ctx.run_id, partitions, max_rows)
+    # Silver is laid out by the same partitions: its files become these files, with no shuffle.
+    write_table(anonymized, output, ctx.store, ctx.run_id, partitions, max_rows, partitioned_input=True)
     # Parquet counts come from file footers: cheap, and they check what was really written.
     rows_in = silver.count()
     rows_out = read_table(ctx.spark, output, SILVER_SCHEMA).count()
