@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import operator
+from collections.abc import Sequence
+from functools import reduce
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
@@ -50,40 +52,48 @@ def write_table(
 
     Spark writes into a staging folder; only a complete write is swapped in, so a crash leaves the
     previous content of ``uri`` as it was. Repartitioning by the partition columns puts each
-    partition's rows in one task, hence one file, or several of ``max_records_per_file`` rows at most
-    (see ``rows_per_file``). With ``partitioned_input``, ``df`` was read from a table partitioned
-    the same way: each input file holds rows of one partition, so the rows are written as read,
-    without a shuffle, a file per input file.
+    partition's rows in one task, hence one file. A partition of more than ``max_records_per_file``
+    rows is written on its own as files of even size (see ``even_split``). With
+    ``partitioned_input``, ``df`` was read from a table partitioned the same way: each input file
+    holds rows of one partition, so the rows are written as read, without a shuffle.
     """
     staging = staging_for(uri, run_id)
     # An explicit partition count: adaptive execution would otherwise merge small data into one
     # task that writes every file alone, leaving the other cores idle.
     parallelism = df.sparkSession.sparkContext.defaultParallelism
+    large = _large_partitions(df, partition_by, max_records_per_file) if max_records_per_file else {}
+    rest = df.filter(~reduce(operator.or_, map(_is_partition, large))) if large else df
     if not partition_by:
-        shaped = df.coalesce(1)
+        shaped = rest.coalesce(1)
     else:
-        shaped = df if partitioned_input else df.repartition(parallelism, *partition_by)
-    writer = shaped.write.mode("overwrite").partitionBy(*partition_by)
-    if max_records_per_file:
-        sizes = [row["count"] for row in df.groupBy(*partition_by).count().collect()]
-        writer = writer.option("maxRecordsPerFile", rows_per_file(sizes, max_records_per_file))
+        shaped = rest if partitioned_input else rest.repartition(parallelism, *partition_by)
     try:
-        writer.parquet(staging)
+        shaped.write.mode("overwrite").partitionBy(*partition_by).parquet(staging)
+        for partition, rows in large.items():
+            # One task holds the partition's rows, so that it cuts them into files of even size.
+            one = df.filter(_is_partition(partition)).repartition(1)
+            writer = one.write.mode("append").partitionBy(*partition_by)
+            writer.option("maxRecordsPerFile", even_split(rows, max_records_per_file or rows)).parquet(
+                staging
+            )
         store.replace_tree(staging, uri)
     finally:
         # This run's staging, and any that a killed run of the date left behind.
         store.delete_trees_named(abandoned_staging_prefix(uri))
 
 
-def rows_per_file(partition_rows: Iterable[int], limit: int) -> int:
-    """Rows per file, at most ``limit``, such that no partition ends in a last file under half the others.
+def even_split(rows: int, limit: int) -> int:
+    """Rows per file that cut ``rows`` into the fewest files of at most ``limit`` rows, all but the
+    last of the same size and the last smaller by less than one row per file."""
+    files = -(-rows // limit)
+    return -(-rows // files)
 
-    A partition of c rows is written as files of L rows plus one of c mod L. L is the largest value
-    in [limit/2, limit] (in steps of limit/1000) that leaves every such last file empty or of at least
-    L/2 rows; ``limit`` when no value does.
-    """
-    large = [rows for rows in partition_rows if rows > limit // 2]
-    for per_file in range(limit, max(1, limit // 2) - 1, -max(1, limit // 1000)):
-        if all(rows % per_file == 0 or rows % per_file >= per_file / 2 for rows in large if rows > per_file):
-            return per_file
-    return limit
+
+def _large_partitions(df: DataFrame, partition_by: Sequence[str], limit: int) -> dict[tuple, int]:
+    """The partitions of more than ``limit`` rows, as {(column, value) pairs: rows}."""
+    counts = df.groupBy(*partition_by).count().filter(F.col("count") > limit).collect()
+    return {tuple((c, row[c]) for c in partition_by): row["count"] for row in counts}
+
+
+def _is_partition(partition: tuple) -> Column:
+    return reduce(operator.and_, (F.col(c).eqNullSafe(value) for c, value in partition))

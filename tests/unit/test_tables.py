@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from breweries.storage import open_store
-from breweries.tables import rows_per_file, write_table
+from breweries.tables import even_split, write_table
 
 
 def _rows_per_file(spark, table: Path) -> dict[str, list[int]]:
@@ -26,20 +26,26 @@ def test_each_partition_is_one_file_up_to_the_row_limit(spark, tmp_path):
     assert _rows_per_file(spark, tmp_path / "u") == {"country=Belgium": [1], "country=Germany": [10]}
 
 
-def test_a_partition_just_above_the_limit_is_split_evenly(spark, tmp_path):
-    rows = [("Germany", str(i)) for i in range(9)] + [("Belgium", "x")]
+def test_partitions_above_the_limit_are_split_evenly(spark, tmp_path):
+    # 4 + 4 + 1 and 4 + 1 would leave files of one row.
+    rows: list[tuple[str | None, str]] = [("Germany", str(i)) for i in range(9)]
+    rows += [("Belgium", str(i)) for i in range(5)] + [("Austria", "x"), (None, "y")]
     df = spark.createDataFrame(rows, "country string, id string")
     root = tmp_path.as_uri()
     write_table(df, f"{root}/t", open_store(root), "run-1", ("country",), max_records_per_file=4)
-    # 4 + 4 + 1 would leave a file of one row.
-    assert _rows_per_file(spark, tmp_path / "t") == {"country=Belgium": [1], "country=Germany": [3, 3, 3]}
+    assert _rows_per_file(spark, tmp_path / "t") == {
+        "country=Austria": [1],
+        "country=Belgium": [2, 3],
+        "country=Germany": [3, 3, 3],
+        "country=__HIVE_DEFAULT_PARTITION__": [1],
+    }
+    written = spark.read.parquet(str(tmp_path / "t"))
+    assert sorted(map(tuple, written.select("country", "id").collect()), key=str) == sorted(rows, key=str)
 
 
-def test_rows_per_file_leaves_no_small_last_file():
-    # The 20M benchmark's two largest partitions: 1M rows per file would end Bayern in 10k rows.
-    per_file = rows_per_file([1_554_728, 1_009_981, 894_942, 12], 1_000_000)
-    assert per_file <= 1_000_000
-    for rows in (1_554_728, 1_009_981):
-        assert rows % per_file == 0 or rows % per_file >= per_file / 2
-    assert rows_per_file([10, 3], 4) == 4  # 4 + 4 + 2: the last file is half the others
-    assert rows_per_file([3, 2], 4) == 4  # nothing to split
+def test_even_split_uses_the_fewest_files_of_at_most_the_limit():
+    # The 20M benchmark's Bayern: 1,000,000 + 9,981 rows before.
+    assert even_split(1_009_981, 1_000_000) == 504_991
+    assert even_split(1_554_728, 1_000_000) == 777_364
+    assert even_split(3_000_000, 1_000_000) == 1_000_000
+    assert even_split(10, 4) == 4  # 4 + 4 + 2: three files are needed either way
