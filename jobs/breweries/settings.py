@@ -45,7 +45,7 @@ class Settings:
     spark_master: str = "local[*]"
     spark_shuffle_partitions: int = 4
     # Rows per Parquet file of silver and anonymized silver at most: a larger partition is written
-    # as several files of even size (tables.rows_per_file). Real silver takes about 140 bytes a
+    # as several files of even size (tables.even_split). Real silver takes about 140 bytes a
     # row and anonymized silver, whose hashes do not compress, about twice that: a million rows
     # keeps every file well under 512 MB.
     silver_max_records_per_file: int = 1_000_000

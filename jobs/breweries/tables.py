@@ -69,13 +69,11 @@ def write_table(
         shaped = rest if partitioned_input else rest.repartition(parallelism, *partition_by)
     try:
         shaped.write.mode("overwrite").partitionBy(*partition_by).parquet(staging)
-        for partition, rows in large.items():
+        for partition, rows_per_file in large.items():
             # One task holds the partition's rows, so that it cuts them into files of even size.
             one = df.filter(_is_partition(partition)).repartition(1)
             writer = one.write.mode("append").partitionBy(*partition_by)
-            writer.option("maxRecordsPerFile", even_split(rows, max_records_per_file or rows)).parquet(
-                staging
-            )
+            writer.option("maxRecordsPerFile", rows_per_file).parquet(staging)
         store.replace_tree(staging, uri)
     finally:
         # This run's staging, and any that a killed run of the date left behind.
@@ -90,9 +88,9 @@ def even_split(rows: int, limit: int) -> int:
 
 
 def _large_partitions(df: DataFrame, partition_by: Sequence[str], limit: int) -> dict[tuple, int]:
-    """The partitions of more than ``limit`` rows, as {(column, value) pairs: rows}."""
+    """The partitions of more than ``limit`` rows, as {(column, value) pairs: rows per file}."""
     counts = df.groupBy(*partition_by).count().filter(F.col("count") > limit).collect()
-    return {tuple((c, row[c]) for c in partition_by): row["count"] for row in counts}
+    return {tuple((c, row[c]) for c in partition_by): even_split(row["count"], limit) for row in counts}
 
 
 def _is_partition(partition: tuple) -> Column:
