@@ -28,8 +28,6 @@ from breweries.api.fields import API_FIELDS
 CORRUPT_RECORD = "_corrupt_record"
 SOURCE_FILE = "source_file"
 QUARANTINE_REASON = "quarantine_reason"
-_ID_ROWS = "_id_rows"
-_USABLE = "_usable"
 COORDINATES = ("longitude", "latitude")
 TEXT_FIELDS = tuple(f for f in API_FIELDS if f not in COORDINATES)
 
@@ -122,20 +120,14 @@ def flag_duplicate_ids(breweries: DataFrame) -> DataFrame:
     record (most non-null fields) wins; a tie goes to the smallest SHA-256 of the record's JSON.
     """
     completeness = reduce(operator.add, (F.col(name).isNotNull().cast("int") for name in API_FIELDS))
-    # Columns, not expressions, in the window's partitioning: both windows then share one shuffle.
-    same_id = Window.partitionBy("id", _USABLE)
-    # Only the rows of a repeated id need the tie-break: hashing every row's JSON would cost more
-    # than the rest of the ranking.
-    content_hash = F.when(F.col(_ID_ROWS) > 1, F.sha2(F.to_json(F.struct(*API_FIELDS)), 256))
-    rank = F.row_number().over(same_id.orderBy(completeness.desc(), content_hash.asc()))
-    return (
-        breweries.withColumn(_USABLE, F.col(QUARANTINE_REASON).isNull())
-        .withColumn(_ID_ROWS, F.count(F.lit(1)).over(same_id))
-        .withColumn(
-            QUARANTINE_REASON,
-            F.when(F.col(_USABLE) & (rank > 1), F.lit(DUPLICATE_ID)).otherwise(F.col(QUARANTINE_REASON)),
-        )
-        .drop(_USABLE, _ID_ROWS)
+    content_hash = F.sha2(F.to_json(F.struct(*API_FIELDS)), 256)
+    usable = F.col(QUARANTINE_REASON).isNull()
+    rank = F.row_number().over(
+        Window.partitionBy(F.col("id"), usable).orderBy(completeness.desc(), content_hash.asc())
+    )
+    return breweries.withColumn(
+        QUARANTINE_REASON,
+        F.when(usable & (rank > 1), F.lit(DUPLICATE_ID)).otherwise(F.col(QUARANTINE_REASON)),
     )
 
 
