@@ -64,7 +64,9 @@ def write_table(
     large = _large_partitions(df, partition_by, max_records_per_file) if max_records_per_file else {}
     rest = df.filter(~reduce(operator.or_, map(_is_partition, large))) if large else df
     if not partition_by:
-        shaped = rest.coalesce(1)
+        # Not coalesce(1): that would also compute the input in one task. A shuffle of the output
+        # rows keeps every core on the input and one task on the file.
+        shaped = rest.repartition(1)
     else:
         shaped = rest if partitioned_input else rest.repartition(parallelism, *partition_by)
     try:
