@@ -61,7 +61,12 @@ def write_table(
     # An explicit partition count: adaptive execution would otherwise merge small data into one
     # task that writes every file alone, leaving the other cores idle.
     parallelism = df.sparkSession.sparkContext.defaultParallelism
-    large = _large_partitions(df, partition_by, max_records_per_file) if max_records_per_file else {}
+    # The row limit splits partitions; a table without partition columns stays one file.
+    large = (
+        _large_partitions(df, partition_by, max_records_per_file)
+        if max_records_per_file and partition_by
+        else {}
+    )
     rest = df.filter(~reduce(operator.or_, map(_is_partition, large))) if large else df
     if not partition_by:
         # Not coalesce(1): that would also compute the input in one task. A shuffle of the output

@@ -49,3 +49,12 @@ def test_even_split_uses_the_fewest_files_of_at_most_the_limit():
     assert even_split(1_554_728, 1_000_000) == 777_364
     assert even_split(3_000_000, 1_000_000) == 1_000_000
     assert even_split(10, 4) == 4  # 4 + 4 + 2: three files are needed either way
+
+
+def test_a_table_without_partition_columns_stays_one_file_whatever_the_row_limit(spark, tmp_path):
+    df = spark.createDataFrame([(str(i),) for i in range(5)], "id string")
+    root = tmp_path.as_uri()
+    write_table(df, f"{root}/q", open_store(root), "run-1", max_records_per_file=2)
+    files = list((tmp_path / "q").glob("*.parquet"))
+    assert len(files) == 1
+    assert spark.read.parquet(str(files[0])).count() == 5
