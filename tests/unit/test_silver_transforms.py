@@ -26,6 +26,7 @@ from breweries.transforms.silver import (
     normalize_breweries,
     quarantined_rows,
     silver_rows,
+    with_row_ids,
 )
 
 PAGE = "file:///data/bronze/breweries/ingest_date=2026-01-01/page=0007.json"
@@ -119,7 +120,7 @@ def test_duplicate_ids_keep_the_most_complete_record_whatever_the_order(spark, o
         {"id": "dup", "name": "Middle", "city": "Mol", "phone": None},
     ]
     raw = bronze(spark, *(copies[i] for i in order), {"id": "solo", "name": "Solo"})
-    flagged = flag_duplicate_ids(flag_invalid_records(normalize_breweries(raw)))
+    flagged = flag_duplicate_ids(with_row_ids(flag_invalid_records(normalize_breweries(raw))))
     actual = flagged.select("name", QUARANTINE_REASON)
     expected = spark.createDataFrame(
         [("Complete", None), ("Sparse", DUPLICATE_ID), ("Middle", DUPLICATE_ID), ("Solo", None)],
@@ -132,7 +133,7 @@ def test_equally_complete_duplicates_resolve_by_content_not_by_position(spark):
     a = {"id": "dup", "name": "Alpha", "city": "Kronach"}
     b = {"id": "dup", "name": "Beta", "city": "Kronach"}
     winners = {
-        flag_duplicate_ids(flag_invalid_records(normalize_breweries(bronze(spark, *pair))))
+        flag_duplicate_ids(with_row_ids(flag_invalid_records(normalize_breweries(bronze(spark, *pair)))))
         .filter(f"{QUARANTINE_REASON} is null")
         .first()["name"]
         for pair in ((a, b), (b, a))

@@ -10,7 +10,9 @@ from breweries.storage import join_uri
 from breweries.tables import count_by, read_bronze_pages, write_table
 from breweries.transforms.silver import (
     QUARANTINE_REASON,
-    flag_breweries,
+    duplicate_losers,
+    flag_duplicates,
+    prepare_breweries,
     quarantined_rows,
     silver_rows,
 )
@@ -22,7 +24,11 @@ def run(ctx: StageContext) -> StageResult:
     # Only the pages this crawl listed: a stray file in the folder is not part of the snapshot.
     pages = [join_uri(layout.bronze_uri(day), p.file) for p in manifest.pages]
     bronze = read_bronze_pages(ctx.spark, pages)
-    flagged = flag_breweries(bronze, day, datetime.fromisoformat(manifest.fetched_at)).cache()
+    # Bronze is parsed once: the count, both tables and the search for duplicates read this copy.
+    # The losing rows are few, and cached so that the search runs once.
+    prepared = prepare_breweries(bronze, day, datetime.fromisoformat(manifest.fetched_at)).cache()
+    losers = duplicate_losers(prepared).cache()
+    flagged = flag_duplicates(prepared, losers)
     try:
         counts = count_by(flagged, QUARANTINE_REASON)
         write_table(
@@ -35,7 +41,8 @@ def run(ctx: StageContext) -> StageResult:
         )
         write_table(quarantined_rows(flagged), layout.quarantine_uri(day), ctx.store, ctx.run_id)
     finally:
-        flagged.unpersist()
+        losers.unpersist()
+        prepared.unpersist()
     rows_out = counts.pop(None, 0)
     rows_in = rows_out + sum(counts.values())
     ctx.log.info(

@@ -1,7 +1,8 @@
 """Bronze records -> typed, cleaned, de-duplicated silver rows. Pure DataFrame functions, no I/O.
 
-The flow is ``flag_breweries`` (normalize, flag invalid rows, flag duplicate ids, add ingestion
-metadata), then ``silver_rows`` / ``quarantined_rows`` split the flagged frame in two, so that every
+The flow is ``flag_breweries``: ``prepare_breweries`` does the work on each record alone (normalize,
+flag invalid rows, add ingestion metadata and a row id), ``flag_duplicate_ids`` the work across
+records. Then ``silver_rows`` / ``quarantined_rows`` split the flagged frame in two, so that every
 bronze record lands in exactly one of them.
 """
 
@@ -28,6 +29,8 @@ from breweries.api.fields import API_FIELDS
 CORRUPT_RECORD = "_corrupt_record"
 SOURCE_FILE = "source_file"
 QUARANTINE_REASON = "quarantine_reason"
+ROW_ID = "row_id"
+_LOSER = "_duplicate_loser"
 COORDINATES = ("longitude", "latitude")
 TEXT_FIELDS = tuple(f for f in API_FIELDS if f not in COORDINATES)
 
@@ -113,24 +116,6 @@ def flag_invalid_records(breweries: DataFrame) -> DataFrame:
     return breweries.withColumn(QUARANTINE_REASON, reason)
 
 
-def flag_duplicate_ids(breweries: DataFrame) -> DataFrame:
-    """Keep one record per id and flag the rest ``duplicate_id``.
-
-    The winner depends only on content, never on page order or partitioning: the most complete
-    record (most non-null fields) wins; a tie goes to the smallest SHA-256 of the record's JSON.
-    """
-    completeness = reduce(operator.add, (F.col(name).isNotNull().cast("int") for name in API_FIELDS))
-    content_hash = F.sha2(F.to_json(F.struct(*API_FIELDS)), 256)
-    usable = F.col(QUARANTINE_REASON).isNull()
-    rank = F.row_number().over(
-        Window.partitionBy(F.col("id"), usable).orderBy(completeness.desc(), content_hash.asc())
-    )
-    return breweries.withColumn(
-        QUARANTINE_REASON,
-        F.when(usable & (rank > 1), F.lit(DUPLICATE_ID)).otherwise(F.col(QUARANTINE_REASON)),
-    )
-
-
 def with_ingestion_metadata(breweries: DataFrame, ingest_date: date, fetched_at: datetime) -> DataFrame:
     """Which bronze page each row came from, the date it was ingested for, when it was fetched."""
     page = F.regexp_extract(F.col(SOURCE_FILE), r"page(?:=|%3D)(\d+)\.json$", 1)
@@ -143,14 +128,59 @@ def with_ingestion_metadata(breweries: DataFrame, ingest_date: date, fetched_at:
     )
 
 
-def flag_breweries(bronze: DataFrame, ingest_date: date, fetched_at: datetime) -> DataFrame:
-    """Every bronze record, normalized, with ``quarantine_reason`` set where it cannot enter silver."""
+def with_row_ids(breweries: DataFrame) -> DataFrame:
+    """A number per row, so that the few rows de-duplication rejects can be found again by a join.
+
+    The numbers come from the row's position in its input partition: read the frame the same way
+    each time (the silver stage caches it) and they stay the same.
+    """
+    return breweries.withColumn(ROW_ID, F.monotonically_increasing_id())
+
+
+def prepare_breweries(bronze: DataFrame, ingest_date: date, fetched_at: datetime) -> DataFrame:
+    """The work done on each record alone: normalized, invalid ones flagged, page, dates, row id."""
     return (
         bronze.transform(normalize_breweries)
         .transform(flag_invalid_records)
-        .transform(flag_duplicate_ids)
         .transform(with_ingestion_metadata, ingest_date, fetched_at)
+        .transform(with_row_ids)
     )
+
+
+def duplicate_losers(breweries: DataFrame) -> DataFrame:
+    """The ``row_id`` of every usable row whose id another usable row keeps.
+
+    The winner depends only on content, never on page order or partitioning: the most complete
+    record (most non-null fields) wins; a tie goes to the smallest SHA-256 of the record's JSON.
+    Only the rows of repeated ids are ranked: a count of the id column alone finds those ids, so
+    the wide rows are neither shuffled nor sorted. The repeated ids are broadcast: they are the
+    source's paging artefacts, a small fraction of its records.
+    """
+    usable = breweries.filter(F.col(QUARANTINE_REASON).isNull())
+    repeated = usable.groupBy("id").count().filter(F.col("count") > 1).select("id")
+    completeness = reduce(operator.add, (F.col(name).isNotNull().cast("int") for name in API_FIELDS))
+    content_hash = F.sha2(F.to_json(F.struct(*API_FIELDS)), 256)
+    rank = F.row_number().over(Window.partitionBy("id").orderBy(completeness.desc(), content_hash.asc()))
+    candidates = usable.join(F.broadcast(repeated), "id", "left_semi")
+    return candidates.select(ROW_ID, rank.alias("rank")).filter(F.col("rank") > 1).select(ROW_ID)
+
+
+def flag_duplicates(breweries: DataFrame, losers: DataFrame) -> DataFrame:
+    """Set ``quarantine_reason`` to duplicate_id on the rows ``losers`` names; drop the row ids."""
+    marked = losers.withColumn(_LOSER, F.lit(True))
+    reason = F.when(F.col(_LOSER), F.lit(DUPLICATE_ID)).otherwise(F.col(QUARANTINE_REASON))
+    joined = breweries.join(F.broadcast(marked), ROW_ID, "left")
+    return joined.withColumn(QUARANTINE_REASON, reason).drop(_LOSER, ROW_ID)
+
+
+def flag_duplicate_ids(breweries: DataFrame) -> DataFrame:
+    """Keep one record per id and flag the rest ``duplicate_id`` (see ``duplicate_losers``)."""
+    return flag_duplicates(breweries, duplicate_losers(breweries))
+
+
+def flag_breweries(bronze: DataFrame, ingest_date: date, fetched_at: datetime) -> DataFrame:
+    """Every bronze record, normalized, with ``quarantine_reason`` set where it cannot enter silver."""
+    return prepare_breweries(bronze, ingest_date, fetched_at).transform(flag_duplicate_ids)
 
 
 def silver_rows(flagged: DataFrame) -> DataFrame:
