@@ -23,8 +23,9 @@ _COMMON_CONF = {
     # Partition values are strings (a country called "1" stays "1"); schemas are given explicitly.
     "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
     "spark.sql.parquet.compression.codec": "snappy",
-    # The one cached frame, silver's flagged rows, is read a few times (the counts, silver, the
-    # quarantine) just after it is built: encoding its columns costs more than the memory it saves.
+    # Silver's one large cached frame, its parsed rows, is read a few times (the search for
+    # duplicates, the counts, silver, the quarantine) just after it is built: encoding its columns
+    # costs more than the memory it saves.
     "spark.sql.inMemoryColumnarStorage.compressed": "false",
     # Bronze is read as the list of pages in its manifest; above this many paths Spark would
     # start a distributed job just to list them.
