@@ -2,8 +2,9 @@
 
 The flow is ``flag_breweries``: ``prepare_breweries`` does the work on each record alone (normalize,
 flag invalid rows, add ingestion metadata and a row id), ``flag_duplicate_ids`` the work across
-records. Then ``silver_rows`` / ``quarantined_rows`` split the flagged frame in two, so that every
-bronze record lands in exactly one of them.
+records. The silver stage runs the same two steps with their outputs cached in between. Then
+``silver_rows`` / ``quarantined_rows`` split the flagged frame in two, so that every bronze record
+lands in exactly one of them.
 """
 
 from __future__ import annotations
@@ -174,7 +175,10 @@ def flag_duplicates(breweries: DataFrame, losers: DataFrame) -> DataFrame:
 
 
 def flag_duplicate_ids(breweries: DataFrame) -> DataFrame:
-    """Keep one record per id and flag the rest ``duplicate_id`` (see ``duplicate_losers``)."""
+    """Keep one record per id and flag the rest ``duplicate_id`` (see ``duplicate_losers``).
+
+    ``breweries`` carries the ``row_id`` of ``with_row_ids``: the losers are found again by it.
+    """
     return flag_duplicates(breweries, duplicate_losers(breweries))
 
 
