@@ -59,3 +59,19 @@ def test_whole_run_quick_splits_the_wall_time_by_stage_on_local_folders_and_s3(q
     assert lines[1].split()[1:4] == ["local", "s", "s3a"]
     summary = next(line for line in lines if line.startswith("s3a run on "))
     assert "reference: bare Spark cold start" in summary
+
+
+def test_transforms_stands_for_each_engine_by_its_run_of_median_time(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    from transforms import median_run
+
+    runs = [
+        {"seconds": 90.0, "peak_mb": 2000.0, "run": "slow"},
+        {"seconds": 70.0, "peak_mb": 2500.0, "run": "fast"},
+        {"seconds": 80.0, "peak_mb": 2100.0, "run": "middle"},
+    ]
+    median = median_run("spark", 1_000_000, runs)
+    assert median["run"] == "middle"
+    assert median["all_seconds"] == [90.0, 70.0, 80.0]
+    # Memory is judged by the worst run, not the median one.
+    assert median["peak_mb"] == 2500.0
