@@ -4,8 +4,8 @@ For each size, the pipeline's own stages run in local Spark (all cores) and the 
 transformation runs in DuckDB, the single-machine reference, on the same bronze files, each in a
 fresh process. Up to 5M records each engine runs three times, alternating, and the run of median
 time stands for it: single cold runs of Spark on two cores spread by up to a quarter. Reported:
-seconds (every run's too), rows/s, the Spark / DuckDB ratio, peak memory of each process (Spark:
-the JVM plus the Python driver; the highest of the runs) and Parquet files per silver partition.
+seconds, rows/s, the Spark / DuckDB ratio, peak memory of each process (Spark: the JVM plus the
+Python driver), every run's seconds and peak, and Parquet files per silver partition.
 
 Synthetic bronze follows the snapshot: each record copies a random real brewery (so countries,
 states, types, null rates and strings keep their real distributions) under a new unique id;
@@ -288,12 +288,16 @@ def run_worker(engine: str, size: int) -> dict[str, object]:
 
 
 def median_run(engine: str, size: int, runs: list[dict[str, object]]) -> dict[str, object]:
-    """The run of median seconds, with every run's seconds and the highest peak memory of them all."""
+    """The run of median seconds, with every run's seconds and peak memory beside its own."""
     ordered = sorted(runs, key=lambda run: float(run["seconds"]))
     median = dict(ordered[(len(ordered) - 1) // 2])
     median["all_seconds"] = [round(float(run["seconds"]), 1) for run in runs]
-    median["peak_mb"] = max(float(run["peak_mb"]) for run in runs)
-    print(f"{engine} at {size}: runs of {', '.join(f'{s:.1f}' for s in median['all_seconds'])} s", flush=True)
+    median["all_peak_mb"] = [round(float(run["peak_mb"])) for run in runs]
+    print(
+        f"{engine} at {size}: runs of {', '.join(f'{s:.1f}' for s in median['all_seconds'])} s, "
+        f"peaks {', '.join(str(mb) for mb in median['all_peak_mb'])} MB",
+        flush=True,
+    )
     return median
 
 
@@ -362,8 +366,9 @@ def main() -> int:
             f"{size}: spark {float(s['seconds']):.1f}s / duckdb {float(d['seconds']):.1f}s = "
             f"{float(s['seconds']) / float(d['seconds']):.2f}x"
             + (f" (median of spark {_runs(s)}, duckdb {_runs(d)})" if len(s["all_seconds"]) > 1 else "")
+            + f", peak {s['peak_mb']:.0f}/{d['peak_mb']:.0f} MB"
+            + (f" (runs {_peaks(s)} / {_peaks(d)})" if len(s["all_peak_mb"]) > 1 else "")
             + ", "
-            f"peak {s['peak_mb']:.0f}/{d['peak_mb']:.0f} MB, "
             f"silver files/partition max {s['files_per_partition']['max']}, "
             f"file MB largest {s['file_mb']['largest']:.1f}, "
             f"smallest {s['file_mb']['smallest_in_large_partitions']:.1f}; "
@@ -400,6 +405,10 @@ def targets(rows: list[tuple[int, dict, dict]]) -> list[tuple[str, str, bool]]:
 
 def _runs(result: dict) -> str:
     return "/".join(f"{seconds:.1f}" for seconds in result["all_seconds"])
+
+
+def _peaks(result: dict) -> str:
+    return "/".join(str(mb) for mb in result["all_peak_mb"])
 
 
 def _met(ok: bool) -> str:
