@@ -48,7 +48,7 @@ TARGET_PEAK_GROWTH = 1.2
 # Silver files: none above the first, none under the second unless its partition is smaller.
 FILE_MB_RANGE = (8.0, 512.0)
 KEY = "bench-key-not-secret"
-# Above this size one run per engine: a 20M run takes a quarter of an hour.
+# Above this size one run per engine: a 20M run of Spark takes over ten minutes.
 LARGEST_REPEATED_SIZE = 5_000_000
 
 
@@ -293,11 +293,7 @@ def median_run(engine: str, size: int, runs: list[dict[str, object]]) -> dict[st
     median = dict(ordered[(len(ordered) - 1) // 2])
     median["all_seconds"] = [round(float(run["seconds"]), 1) for run in runs]
     median["all_peak_mb"] = [round(float(run["peak_mb"])) for run in runs]
-    print(
-        f"{engine} at {size}: runs of {', '.join(f'{s:.1f}' for s in median['all_seconds'])} s, "
-        f"peaks {', '.join(str(mb) for mb in median['all_peak_mb'])} MB",
-        flush=True,
-    )
+    print(f"{engine} at {size}: runs of {_runs(median)} s, peaks {_peaks(median)} MB", flush=True)
     return median
 
 
