@@ -99,6 +99,8 @@ def generate_bronze(size: int, seed: int = 7) -> Path:
 
 # -- the Spark side: the pipeline's stages, unchanged -------------------------------------------
 def spark_worker(size: int, out: Path) -> dict[str, object]:
+    from breweries.lake.commits import Lake
+    from breweries.lake.tables import GOLD
     from breweries.layout import Layout
     from breweries.runner import RunPolicy, run_pipeline
     from breweries.settings import Settings
@@ -117,7 +119,15 @@ def spark_worker(size: int, out: Path) -> dict[str, object]:
     manifest = json.loads((bronze_folder(size) / "_manifest.json").read_text())
     now = datetime.now(timezone.utc).isoformat()
     bronze_done = StageRun(
-        "bronze", RUN_DATE.isoformat(), now, now, 0.0, size, manifest["record_count"], "", {}
+        "bronze",
+        RUN_DATE.isoformat(),
+        now,
+        now,
+        0.0,
+        size,
+        manifest["record_count"],
+        Layout(settings).bronze_uri(RUN_DATE),
+        run_id="bench",
     )
     StateStore(settings.open_store(), settings.state_uri).record(bronze_done)
 
@@ -132,7 +142,7 @@ def spark_worker(size: int, out: Path) -> dict[str, object]:
     seconds = time.perf_counter() - start
     cpu_seconds = _cpu_seconds(jvm_pid) - cpu_before
     silver_rows = next(r for r in runs if r and r.stage == "silver").rows_out
-    gold = spark.read.parquet(Layout(settings).gold_uri(RUN_DATE))
+    gold = Lake(spark, settings).read(GOLD, RUN_DATE)
     gold_sum = gold.agg({"brewery_count": "sum"}).first()[0]
     spark.stop()
     return {

@@ -7,7 +7,11 @@ are read from MinIO's own counters as each stage's "finished" line arrives (a re
 the next stage can land before the sample). The reference, measured in the same run, is a bare
 Spark cold start: a fresh process that starts a session and counts one row.
 
-    python bench/whole_run.py [--quick]
+With ``--parquet-rev REV`` the local run is also made with that revision's code (the layers as
+plain Parquet folders, before the Iceberg tables), so that the cost of the tables' commits is
+measured next to it in the same session; the target is at most 10% more.
+
+    python bench/whole_run.py [--quick] [--parquet-rev a12c2ea]
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from ab import export_jobs
 from breweries.api.replay import ReplayServer, ReplayState, load_snapshot
 from record import conclude
 
@@ -59,7 +64,10 @@ def run(env: dict[str, str], requests: Callable[[], dict[str, int]]) -> tuple[fl
     before = requests()
     start = time.perf_counter()
     process = subprocess.Popen(
-        [str(BIN / "breweries"), "run", "--date", RUN_DATE], env=env, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "breweries.cli", "run", "--date", RUN_DATE],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert process.stderr is not None
     logs, per_stage = [], {}
@@ -88,6 +96,7 @@ def run(env: dict[str, str], requests: Callable[[], dict[str, int]]) -> tuple[fl
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="500 breweries, nothing recorded")
+    parser.add_argument("--parquet-rev", help="also run the local run with this revision's code, alternating")
     args = parser.parse_args()
     records = load_snapshot()[: 500 if args.quick else None]
 
@@ -99,12 +108,28 @@ def main() -> int:
             "BREWERIES_LOG_FORMAT": "json",
         }
         local_wall, local_parts, _ = run(clean_env(**common, BREWERIES_STORAGE_ROOT=root), dict)
+        parquet = ""
+        if args.parquet_rev:
+            with tempfile.TemporaryDirectory() as code, tempfile.TemporaryDirectory() as parquet_root:
+                jobs = export_jobs(args.parquet_rev, Path(code))
+                env = clean_env(**common, BREWERIES_STORAGE_ROOT=parquet_root, PYTHONPATH=str(jobs))
+                parquet_wall, _, _ = run(env, dict)
+                # A second Iceberg run after it: the first one ran while the machine was colder.
+                again, _, _ = run(clean_env(**common, BREWERIES_STORAGE_ROOT=f"{root}/again"), dict)
+            iceberg = min(local_wall, again)
+            parquet = (
+                f"; tables: Iceberg {local_wall:.1f}/{again:.1f}s, Parquet ({args.parquet_rev}) "
+                f"{parquet_wall:.1f}s: {iceberg / parquet_wall:.2f}x (target 1.10x)"
+            )
+            print(f"local run: Iceberg tables {local_wall:.2f} s and {again:.2f} s, plain Parquet at "
+                  f"{args.parquet_rev} {parquet_wall:.2f} s: {iceberg / parquet_wall:.2f}x")  # fmt: skip
         with running_s3_server() as s3:
             s3.create_buckets(*(f"bench-{b}" for b in BUCKETS))
             s3_env = clean_env(
                 **common,
                 **s3.env(),
                 BREWERIES_STORAGE_ROOT="s3a://bench-state",
+                BREWERIES_CATALOG_URI=f"jdbc:sqlite:{root}/s3-catalog/iceberg.db",
                 **{f"BREWERIES_{b.upper().replace('-', '_')}_URI": f"s3a://bench-{b}" for b in BUCKETS[:4]},
             )
             s3_wall, s3_parts, s3_requests = run(s3_env, s3.request_counts)
@@ -131,7 +156,8 @@ def main() -> int:
         details=f"{len(records)} breweries: local {local_wall:.1f}s wall / bare Spark start {bare:.1f}s = "
         f"{local_wall / bare:.2f}x ({', '.join(f'{n} {s:.1f}s' for n, s in local_parts.items())}); "
         f"s3a on MinIO {s3_wall:.1f}s = {s3_wall / local_wall:.2f}x local "
-        f"({', '.join(f'{n} {s:.1f}s' for n, s in s3_parts.items())}; S3 requests: {requests_by_stage})",
+        f"({', '.join(f'{n} {s:.1f}s' for n, s in s3_parts.items())}; S3 requests: {requests_by_stage})"
+        f"{parquet}",
     )
 
 

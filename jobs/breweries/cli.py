@@ -14,10 +14,12 @@ from pathlib import Path
 from breweries import __version__
 from breweries.api.replay import Fault, serve
 from breweries.cluster import cleanup_workflow, mark_not_retryable
-from breweries.console import status_table
+from breweries.console import query_output, status_table, tables_output
 from breweries.demo import run_demo
 from breweries.errors import EXIT_OK, PipelineError, StageError
+from breweries.lake.query import list_tables, run_sql
 from breweries.logs import configure_logging, get_logger
+from breweries.maintain import run_maintenance
 from breweries.notify import notify_workflow_outcome
 from breweries.pipeline import STAGE_NAMES
 from breweries.runner import RunPolicy, execute, parse_stages
@@ -110,6 +112,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--date", type=_run_date, default=None, help="one run date (default: latest of each stage)"
     )
     status.add_argument("--storage-root", help="overrides BREWERIES_STORAGE_ROOT")
+
+    tables = commands.add_parser("tables", help="list the tables: identifier, snapshot, rows, metadata file")
+    tables.add_argument("--format", choices=("table", "json"), default="table")
+    tables.add_argument("--storage-root", help="overrides BREWERIES_STORAGE_ROOT")
+
+    sql = commands.add_parser(
+        "sql",
+        help="run SQL on the tables, embedded (DuckDB): SELECT * FROM gold.breweries_by_type_location",
+    )
+    sql.add_argument("query", help="tables are named <namespace>.<table>: see `breweries tables`")
+    sql.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    sql.add_argument("--storage-root", help="overrides BREWERIES_STORAGE_ROOT")
+
+    maintain = commands.add_parser(
+        "maintain", help="expire snapshots older than the retention, remove orphan files, compact small files"
+    )
+    maintain.add_argument("--storage-root", help="overrides BREWERIES_STORAGE_ROOT")
     return parser
 
 
@@ -164,6 +183,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
     elif args.command == "status":
         state = StateStore(settings.open_store(), settings.state_uri)
         print(status_table(state.status(args.date)))
+    elif args.command == "tables":
+        print(tables_output(list_tables(settings), args.format))
+    elif args.command == "sql":
+        print(query_output(*run_sql(settings, args.query), args.format))
+    elif args.command == "maintain":
+        run_maintenance(settings)
 
 
 if __name__ == "__main__":

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from datetime import date
+from typing import Any
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from breweries.lake.query import TableInfo
 from breweries.quality import QualityReport
 from breweries.state import StageRun
 
@@ -50,9 +56,18 @@ def quality_summary(report: QualityReport, report_uri: str) -> str:
 
 def status_table(runs: Mapping[str, StageRun | None]) -> str:
     """The "parameters" table: one row per stage, in pipeline order, done or not."""
-    columns = ("stage", "run_date", "finished_at (UTC)", "duration_s", "rows_in", "rows_out", "output")
+    columns = (
+        "stage",
+        "run_date",
+        "finished_at (UTC)",
+        "duration_s",
+        "rows_in",
+        "rows_out",
+        "output",
+        "snapshots",
+    )
     rows: list[list[object]] = [
-        [stage, "-", "not done", "", "", "", ""]
+        [stage, "-", "not done", "", "", "", "", ""]
         if run is None
         else [
             run.stage,
@@ -62,7 +77,27 @@ def status_table(runs: Mapping[str, StageRun | None]) -> str:
             run.rows_in,
             run.rows_out,
             run.output,
+            ", ".join(f"{table}@{snapshot}" for table, snapshot in run.snapshots.items()),
         ]
         for stage, run in runs.items()
     ]
+    return format_table(columns, rows)
+
+
+def tables_output(tables: Sequence[TableInfo], output_format: str) -> str:
+    if output_format == "json":
+        return json.dumps([asdict(t) for t in tables], indent=2)
+    columns = ("identifier", "snapshot_id", "rows", "metadata_location")
+    return format_table(columns, [[getattr(t, c) for c in columns] for t in tables])
+
+
+def query_output(columns: Sequence[str], rows: Sequence[Sequence[Any]], output_format: str) -> str:
+    if output_format == "json":
+        return json.dumps([dict(zip(columns, row, strict=True)) for row in rows], indent=2, default=str)
+    if output_format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+        return buffer.getvalue().rstrip("\n")
     return format_table(columns, rows)

@@ -7,6 +7,8 @@ from datetime import date
 from breweries.api.replay import ReplayServer, ReplayState, load_snapshot
 from breweries.console import gold_summary, quality_summary
 from breweries.errors import StageError
+from breweries.lake.commits import Lake
+from breweries.lake.tables import GOLD
 from breweries.layout import Layout
 from breweries.logs import get_logger
 from breweries.pipeline import STAGE_NAMES
@@ -14,8 +16,6 @@ from breweries.quality import read_report
 from breweries.runner import RunPolicy, run_pipeline
 from breweries.settings import Settings
 from breweries.spark import LazySparkSession
-from breweries.tables import read_table
-from breweries.transforms.gold import GOLD_SCHEMA
 
 # Only for the bundled snapshot: real runs must bring their own secret key.
 DEMO_PSEUDONYMIZATION_KEY = "breweries-demo-key-not-secret"
@@ -42,7 +42,7 @@ def run_demo(settings: Settings, *, storage_root: str, port: int, run_date: date
             except StageError:
                 _print_quality(demo, run_date)
                 raise
-            gold = read_table(spark(), Layout(demo).gold_uri(run_date), GOLD_SCHEMA)
+            gold = Lake(spark(), demo).read(GOLD, run_date)  # through the catalog, as published
             print("\n" + gold_summary(gold, run_date, served=len(records)))
             _print_quality(demo, run_date)
 

@@ -42,6 +42,14 @@ class SettingsError(PipelineError, ValueError):
     retryable = False
 
 
+class TableSchemaError(PipelineError):
+    """A table in the catalog disagrees with the code (a column of another type). Not retried:
+    the next attempt meets the same table."""
+
+    exit_code = 2
+    retryable = False
+
+
 class DataQualityError(PipelineError):
     """The gate failed: at least one error-level check did not pass. Carries the report.
 
@@ -95,6 +103,7 @@ class StageError(PipelineError):
 FAILURES: tuple[type[PipelineError], ...] = (
     PipelineError,
     SettingsError,
+    TableSchemaError,
     DataQualityError,
     MissingUpstreamError,
     RunDateBusyError,

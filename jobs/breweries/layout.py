@@ -1,4 +1,6 @@
-"""Where each layer keeps its data for a run date: the storage layout in one place."""
+"""Where bronze, the quality reports and the staging folders live: the file layout in one place.
+
+The tables' locations are declared with the tables (:mod:`breweries.lake.tables`)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ from breweries.settings import Settings
 from breweries.storage import join_uri
 
 MANIFEST_NAME = "_manifest.json"
-GOLD_TABLE = "breweries_by_type_location"
 
 
 @dataclass(frozen=True)
@@ -26,36 +27,11 @@ class Layout:
     def bronze_manifest_uri(self, day: date) -> str:
         return join_uri(self.bronze_uri(day), MANIFEST_NAME)
 
-    # silver: typed, cleaned, de-duplicated
-    def silver_table_uri(self) -> str:
-        return join_uri(self.settings.silver_uri, "breweries")
-
-    def silver_uri(self, day: date) -> str:
-        return join_uri(self.silver_table_uri(), f"snapshot_date={day.isoformat()}")
-
-    def quarantine_uri(self, day: date) -> str:
-        return join_uri(
-            self.settings.silver_uri, "_quarantine", "breweries", f"snapshot_date={day.isoformat()}"
-        )
-
+    # silver: what the quality gate reports of the date (the tables are breweries.lake.tables)
     def quality_report_uri(self, day: date) -> str:
         return join_uri(
             self.settings.silver_uri, "_quality", f"snapshot_date={day.isoformat()}", "report.json"
         )
-
-    # silver anonymized: silver with sensitive columns pseudonymized
-    def silver_anonymized_table_uri(self) -> str:
-        return join_uri(self.settings.silver_anonymized_uri, "breweries")
-
-    def silver_anonymized_uri(self, day: date) -> str:
-        return join_uri(self.silver_anonymized_table_uri(), f"snapshot_date={day.isoformat()}")
-
-    # gold: aggregates
-    def gold_table_uri(self) -> str:
-        return join_uri(self.settings.gold_uri, GOLD_TABLE)
-
-    def gold_uri(self, day: date) -> str:
-        return join_uri(self.gold_table_uri(), f"snapshot_date={day.isoformat()}")
 
 
 def staging_for(final_uri: str, run_id: str) -> str:
@@ -75,3 +51,12 @@ def abandoned_staging_prefix(final_uri: str) -> str:
     """
     parent, _, leaf = final_uri.rstrip("/").rpartition("/")
     return join_uri(parent, "_staging", f"{leaf}.")
+
+
+def bronze_candidate_prefix(published_uri: str) -> str:
+    """What the folders of a date's later crawls start with, beside its published crawl.
+
+    The quality gate's success moves the candidate over the published folder (breweries.publishing).
+    """
+    parent, _, leaf = published_uri.rstrip("/").rpartition("/")
+    return join_uri(parent, "_candidates", f"{leaf}.")

@@ -2,44 +2,28 @@
 
 The runner, the state store, the CLI and the tests read :data:`STAGES`; tests check that the Helm
 chart and the Makefile list the same stages, in the same order, with the same images and entry point.
-Quality runs on raw silver before anything is published from it.
+Bronze and silver are audited: quality checks them before they are published to readers, and
+anonymized silver and gold are built from what it published.
 """
 
 from __future__ import annotations
 
-from breweries.layout import Layout
+from breweries.lake.tables import GOLD, QUALITY_CHECKS, QUARANTINE, SILVER, SILVER_ANONYMIZED, Table
 from breweries.stages import bronze, gold, quality, silver, silver_anonymized
 from breweries.stages.base import Stage
-from breweries.transforms.gold import GOLD_SCHEMA
-from breweries.transforms.silver import SILVER_SCHEMA
 
 STAGES: tuple[Stage, ...] = (
-    Stage("bronze", bronze.run, upstream=(), output=Layout.bronze_uri),
+    Stage("bronze", bronze.run, audited=True),
+    Stage("silver", silver.run, upstream=("bronze",), writes=(SILVER, QUARANTINE), audited=True),
     Stage(
-        "silver",
-        silver.run,
-        upstream=("bronze",),
-        output=Layout.silver_uri,
-        schema=SILVER_SCHEMA,
-        partition_columns=("country", "state"),
+        "quality",
+        quality.run,
+        upstream=("bronze", "silver"),
+        writes=(QUALITY_CHECKS,),
+        publishes=("bronze", "silver"),
     ),
-    Stage("quality", quality.run, upstream=("silver",), output=Layout.quality_report_uri),
-    Stage(
-        "silver_anonymized",
-        silver_anonymized.run,
-        upstream=("silver", "quality"),
-        output=Layout.silver_anonymized_uri,
-        schema=SILVER_SCHEMA,
-        partition_columns=("country", "state"),
-    ),
-    Stage(
-        "gold",
-        gold.run,
-        upstream=("quality", "silver_anonymized"),
-        output=Layout.gold_uri,
-        schema=GOLD_SCHEMA,
-        partition_columns=("country",),
-    ),
+    Stage("silver_anonymized", silver_anonymized.run, upstream=("quality",), writes=(SILVER_ANONYMIZED,)),
+    Stage("gold", gold.run, upstream=("quality", "silver_anonymized"), writes=(GOLD,)),
 )
 
 STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
@@ -55,6 +39,6 @@ def stage(name: str) -> Stage:
     raise KeyError(f"no stage {name!r}; the stages are {', '.join(STAGE_NAMES)}")
 
 
-def stages_from(name: str) -> tuple[Stage, ...]:
-    """``name`` and every stage after it: those whose output a rerun of ``name`` makes stale."""
-    return STAGES[STAGE_NAMES.index(name) :]
+def writer(table: Table) -> Stage:
+    """The stage that commits ``table``."""
+    return next(s for s in STAGES if table in s.writes)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from functools import partial
 
@@ -19,6 +19,7 @@ from breweries.errors import DataQualityError, SettingsError, StageError, can_re
 from breweries.logs import get_logger
 from breweries.notify import failure_message, post_webhook
 from breweries.pipeline import STAGE_NAMES, stage
+from breweries.publishing import publish_audited
 from breweries.settings import Settings
 from breweries.spark import LazySparkSession
 from breweries.stages.base import StageContext
@@ -47,21 +48,29 @@ def parse_stages(value: str | None) -> list[str]:
 
 
 def run_stage(ctx: StageContext, state: StateStore, force: bool) -> StageRun | None:
-    """Run ``ctx.stage`` unless it is already done for the date; None when skipped."""
+    """Run ``ctx.stage`` unless it is already done for the date from its inputs; None when skipped.
+
+    Nothing is recorded or unrecorded before the stage succeeds: a failed attempt leaves the date's
+    records, and what readers see, as they were.
+    """
     name = ctx.stage.name
-    if not force and (done := state.get(name, ctx.run_date)) is not None:
+    if not force and (done := state.current(name, ctx.run_date)) is not None:
         ctx.log.info(
             "already done for this date: skipped (use --force to redo)",
             extra={"finished_at": done.finished_at},
         )
         return None
-    state.require_upstream(name, ctx.run_date)
-    # Before any output is touched: a stage killed from here on leaves its date not done, and the
-    # later stages, whose input is about to change, not done either.
-    state.forget(name, ctx.run_date)
+    upstream = state.upstream_runs(name, ctx.run_date)
+    ctx = replace(
+        ctx,
+        bronze_uri=upstream["bronze"].output if "bronze" in upstream else "",
+        audited_snapshots={t: s for u in ctx.stage.publishes for t, s in upstream[u].snapshots.items()},
+        commits={},
+    )
     started_at, clock = datetime.now(timezone.utc), time.monotonic()
     ctx.log.info("started")
     result = ctx.stage.run(ctx)
+    published = publish_audited(ctx, state, upstream)
     run = StageRun(
         stage=name,
         run_date=ctx.run_date.isoformat(),
@@ -72,6 +81,9 @@ def run_stage(ctx: StageContext, state: StateStore, force: bool) -> StageRun | N
         rows_out=result.rows_out,
         output=result.output,
         details=result.details,
+        run_id=ctx.run_id,
+        inputs={u: r.run_id for u, r in upstream.items()},
+        snapshots={**{t: c.snapshot_id for t, c in ctx.commits.items()}, **published},
     )
     state.record(run)
     ctx.log.info(

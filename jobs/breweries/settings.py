@@ -44,11 +44,13 @@ class Settings:
     log_format: str = "text"
     spark_master: str = "local[*]"
     spark_shuffle_partitions: int = 4
-    # Rows per Parquet file of silver and anonymized silver at most: a larger partition is written
-    # as several files of even size (tables.even_split). Real silver takes about 140 bytes a
-    # row and anonymized silver, whose hashes do not compress, about twice that: a million rows
-    # keeps every file well under 512 MB.
-    silver_max_records_per_file: int = 1_000_000
+    # The tables' Iceberg catalog (a JDBC URL); empty: a SQLite file under a local storage root.
+    catalog_uri: str = ""
+    catalog_user: str | None = None
+    catalog_password: str | None = field(default=None, repr=False)
+    # How long a table's earlier snapshots stay readable (time travel) before `breweries maintain`
+    # expires them.
+    snapshot_retention_days: int = 7
     # quick: the JVM stops at its C1 compiler, whose short warm-up suits runs of seconds; full: C2
     # as well, which repays its warm-up on large runs (bench/results.md). Local mode only.
     spark_jit: str = "quick"
@@ -61,8 +63,9 @@ class Settings:
     # Path-style addressing (host/bucket/key), which MinIO needs; unset: on whenever an endpoint is.
     s3_path_style_access: bool | None = None
     s3_region: str = "us-east-1"
-    # Where local Spark finds the S3A connector jars (empty: the checkout's .tools/jars).
-    s3a_jars_dir: str = ""
+    # Where local Spark finds the jars pyspark lacks: Iceberg's runtime, the catalog's JDBC drivers,
+    # the S3A connector (empty: the checkout's .tools/jars, fetched there on first need).
+    spark_jars_dir: str = ""
     # The SparkApplication whose driver this is (the chart sets it from the pod's own labels).
     spark_application: str = ""
     # True when spark-submit started this process (a SparkApplication): the master and driver
@@ -144,7 +147,7 @@ class Settings:
             "http_max_attempts": self.http_max_attempts,
             "rate_limit_per_minute": self.rate_limit_per_minute,
             "spark_shuffle_partitions": self.spark_shuffle_partitions,
-            "silver_max_records_per_file": self.silver_max_records_per_file,
+            "snapshot_retention_days": self.snapshot_retention_days,
             "http_timeout_seconds": self.http_timeout_seconds,
         }
         for name, value in positive.items():
@@ -177,6 +180,11 @@ class Settings:
             )
         if not self.api_url.startswith(("http://", "https://")):
             raise SettingsError(f"{_ENV_NAMES['api_url']} must be an http(s) URL, got {self.api_url!r}")
+        if self.catalog_uri and not self.catalog_uri.startswith(("jdbc:sqlite:", "jdbc:postgresql:")):
+            raise SettingsError(
+                f"{_ENV_NAMES['catalog_uri']} must be a jdbc:sqlite: or jdbc:postgresql: URL, "
+                f"got {self.catalog_uri.split('?')[0]!r}"
+            )
         if not self.pseudonymize_columns:
             raise SettingsError(f"{_ENV_NAMES['pseudonymize_columns']} must name a column")
         # One backend for every layer: publishing moves trees within it, and one store serves all.

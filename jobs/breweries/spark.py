@@ -13,7 +13,8 @@ from importlib import resources
 from pyspark.sql import SparkSession
 
 from breweries import s3a
-from breweries.connector import connector_jars
+from breweries.connector import spark_jars
+from breweries.lake.catalog import SPARK_EXTENSIONS
 from breweries.logs import get_logger
 from breweries.settings import Settings
 
@@ -30,6 +31,8 @@ _COMMON_CONF = {
     # Bronze is read as the list of pages in its manifest; above this many paths Spark would
     # start a distributed job just to list them.
     "spark.sql.sources.parallelPartitionDiscovery.threshold": "1024",
+    # Iceberg's SQL: branches, and the procedures that publish and maintain the tables.
+    "spark.sql.extensions": SPARK_EXTENSIONS,
 }
 
 # Local mode on one machine: no UI, loopback only, nothing a short-lived process does not need.
@@ -38,15 +41,8 @@ _LOCAL_CONF = {
     "spark.driver.host": "127.0.0.1",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
-    # Task commit moves files straight into the output: one rename per file, not two. Safe here
-    # because every table is written to a staging folder and swapped in whole.
-    "spark.hadoop.mapreduce.fileoutputcommitter.algorithm.version": "2",
 }
 
-
-# No .crc side file for every Parquet file written to the local disk. Not with the layers on S3:
-# the S3A connector buffers uploads on local disk through the checksummed file system.
-_LOCAL_LAYERS_CONF = {"spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem"}
 
 # Lines the JVM prints itself, outside any logging configuration, that say nothing to a user: its
 # incubator-module notice, and the AWS SDK bundle's shaded SLF4J finding no binding of its own
@@ -66,8 +62,7 @@ def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         # Python workers must be this interpreter: `python3` on PATH may be another minor version.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        local_conf = _LOCAL_CONF if settings.on_object_storage else {**_LOCAL_CONF, **_LOCAL_LAYERS_CONF}
-        for key, value in local_conf.items():
+        for key, value in _LOCAL_CONF.items():
             builder = builder.config(key, value)
         builder = builder.config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
         builder = builder.config("spark.driver.memory", settings.spark_driver_memory)
@@ -83,15 +78,15 @@ def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
             # A run of seconds never repays the optimizing C2 compiler's warm-up.
             java_options.append("-XX:TieredStopAtLevel=1")
         builder = builder.config("spark.driver.extraJavaOptions", " ".join(java_options))
+        # A stage image has these in Spark's own jars; local Spark gets them from the checkout.
+        classpath = ":".join(str(jar) for jar in spark_jars(settings))
+        builder = builder.config("spark.driver.extraClassPath", classpath)
     if settings.on_object_storage:
         hadoop = s3a.hadoop_conf(
             endpoint=settings.s3_endpoint_url, region=settings.s3_region, path_style=settings.s3_path_style
         )
         for key, value in {**{f"spark.hadoop.{k}": v for k, v in hadoop.items()}, **s3a.SPARK_CONF}.items():
             builder = builder.config(key, value)
-        if not settings.spark_submitted:  # a stage image has the connector in Spark's own jars
-            classpath = ":".join(str(jar) for jar in connector_jars(settings))
-            builder = builder.config("spark.driver.extraClassPath", classpath)
     if settings.spark_submitted:
         spark = builder.getOrCreate()
     else:

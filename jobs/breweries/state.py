@@ -1,7 +1,9 @@
 """The pipeline's "parameters" table: one record per stage and run date, written when a stage succeeds.
 
-A record means "this stage's output for this date is complete". It is what ``breweries status`` shows,
-what makes a rerun skip finished work, and what a downstream stage checks before reading its input.
+A record says "this stage's output for this date is complete": where it is, the snapshots it
+committed, and which upstream runs it was built from. It is what ``breweries status`` shows, what
+makes a rerun skip finished work, and what a downstream stage checks before reading its input.
+A record is only ever replaced by a newer success: a failed run leaves the date's records as they were.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from breweries.errors import MissingUpstreamError
-from breweries.pipeline import STAGE_NAMES, stage, stages_from
+from breweries.pipeline import STAGE_NAMES, stage
 from breweries.storage import Store, join_uri
 
 
@@ -27,6 +29,9 @@ class StageRun:
     rows_out: int
     output: str
     details: dict[str, Any] = field(default_factory=dict)
+    run_id: str = ""
+    inputs: dict[str, str] = field(default_factory=dict)  # upstream stage -> the run_id it read
+    snapshots: dict[str, int] = field(default_factory=dict)  # table -> the snapshot it committed
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), indent=2, sort_keys=True).encode()
@@ -53,23 +58,34 @@ class StateStore:
             return None
         return StageRun.from_json(self._store.read_bytes(uri))
 
-    def forget(self, name: str, run_date: date | str) -> None:
-        """Unmark ``stage`` and every later stage for the date, before the stage rewrites its output.
-
-        A stage killed half-way then leaves nothing that claims the date is done.
-        """
-        for later in stages_from(name):
-            # Idempotent on both backends: no need to look before deleting.
-            self._store.delete_object(self._record_uri(later.name, run_date))
-
     def record(self, run: StageRun) -> None:
-        """Record ``run`` as done: written after its output is complete (see :meth:`forget`)."""
+        """Record ``run`` as done: written after its output is complete."""
         self._store.write_bytes(self._record_uri(run.stage, run.run_date), run.to_json())
 
-    def require_upstream(self, name: str, run_date: date) -> None:
+    def upstream_runs(self, name: str, run_date: date) -> dict[str, StageRun]:
+        """The records of ``name``'s upstream stages for the date; every one must exist."""
+        runs = {}
         for upstream in stage(name).upstream:
-            if self.get(upstream, run_date) is None:
+            run = self.get(upstream, run_date)
+            if run is None:
                 raise MissingUpstreamError(name, upstream, run_date)
+            runs[upstream] = run
+        return runs
+
+    def current(self, name: str, run_date: date) -> StageRun | None:
+        """``name``'s record for the date if it was built from its upstream stages' latest runs.
+
+        A record built from an earlier upstream run (an upstream stage reran since) is stale: its
+        stage runs again even without --force.
+        """
+        run = self.get(name, run_date)
+        if run is None:
+            return None
+        for upstream in stage(name).upstream:
+            latest = self.get(upstream, run_date)
+            if latest is None or run.inputs.get(upstream) != latest.run_id:
+                return None
+        return run
 
     def all_runs(self) -> list[StageRun]:
         runs = [

@@ -18,12 +18,10 @@ from tests.integration.pipeline_env import pipeline_env
 from breweries.api.replay import bundled_snapshot_path
 from breweries.cli import main
 from breweries.errors import EXIT_OK, DataQualityError, MissingUpstreamError
-from breweries.layout import Layout
+from breweries.lake.commits import Lake
+from breweries.lake.tables import GOLD, SILVER, SILVER_ANONYMIZED
 from breweries.pipeline import STAGE_NAMES
 from breweries.settings import Settings
-from breweries.tables import read_table
-from breweries.transforms.gold import GOLD_SCHEMA
-from breweries.transforms.silver import SILVER_SCHEMA
 
 RUN_DATE = "2026-01-01"
 RUN_DAY = date.fromisoformat(RUN_DATE)
@@ -53,24 +51,22 @@ def test_run_writes_the_documented_layout(full_run):
     assert sorted(p.name for p in bronze.iterdir()) == ["_manifest.json"] + [
         f"page={n:04d}.json" for n in range(1, 61)
     ]
-    silver = root / "silver" / "breweries" / f"snapshot_date={RUN_DATE}"
+    assert (root / "_catalog" / "iceberg.db").is_file()
+    silver = root / "silver" / "breweries" / "data" / f"snapshot_date={RUN_DATE}"
     assert (silver / "country=Germany" / "state=Bayern").is_dir()
     partitions = [p for p in silver.glob("country=*/state=*") if p.is_dir()]
     # One Parquet file per partition: no small-file explosion.
     assert partitions and all(len(list(p.glob("*.parquet"))) == 1 for p in partitions)
-    assert list(
-        (root / "silver" / "_quarantine" / "breweries" / f"snapshot_date={RUN_DATE}").glob("*.parquet")
-    )
     assert (root / "silver" / "_quality" / f"snapshot_date={RUN_DATE}" / "report.json").is_file()
-    anonymized = root / "silver_anonymized" / "breweries" / f"snapshot_date={RUN_DATE}"
+    anonymized = root / "silver_anonymized" / "breweries" / "data" / f"snapshot_date={RUN_DATE}"
     assert sorted(p.relative_to(anonymized) for p in anonymized.glob("country=*/state=*")) == sorted(
         p.relative_to(silver) for p in partitions
     )
     assert all(len(list(p.glob("*.parquet"))) == 1 for p in anonymized.glob("country=*/state=*"))
-    gold = root / "gold" / "breweries_by_type_location" / f"snapshot_date={RUN_DATE}"
+    gold = root / "gold" / "breweries_by_type_location" / "data" / f"snapshot_date={RUN_DATE}"
     assert all(len(list(p.glob("*.parquet"))) == 1 for p in gold.glob("country=*"))
     assert all(state_record(root, stage) for stage in STAGE_NAMES)
-    assert not list(root.rglob("_staging"))  # nothing left half-built, no empty leftovers
+    assert not list(root.rglob("_staging")) and not list(root.rglob("_candidates/*"))
 
 
 def test_bronze_keeps_the_api_responses_byte_for_byte(full_run):
@@ -96,8 +92,7 @@ def test_gold_counts_equal_an_independent_count_of_the_snapshot(full_run, spark)
     # Counted straight from the bundled CSV, not through the replay or any pipeline code.
     rows = csv.DictReader(io.StringIO(gzip.decompress(bundled_snapshot_path().read_bytes()).decode()))
     expected = Counter((r["country"], r["state_province"], r["brewery_type"]) for r in rows)
-    settings = Settings(storage_root=str(root))
-    gold = read_table(spark, Layout(settings).gold_uri(RUN_DAY), GOLD_SCHEMA)
+    gold = Lake(spark, Settings(storage_root=str(root))).read(GOLD, RUN_DAY)
     actual = {(r.country, r.state, r.brewery_type): r.brewery_count for r in gold.collect()}
     assert actual == dict(expected)
     assert sum(actual.values()) == 11822
@@ -105,10 +100,8 @@ def test_gold_counts_equal_an_independent_count_of_the_snapshot(full_run, spark)
 
 def test_anonymized_silver_holds_no_raw_name_or_phone(full_run, spark):
     root, _ = full_run
-    silver = spark.read.parquet(str(root / "silver" / "breweries" / f"snapshot_date={RUN_DATE}"))
-    anonymized = spark.read.parquet(
-        str(root / "silver_anonymized" / "breweries" / f"snapshot_date={RUN_DATE}")
-    )
+    lake = Lake(spark, Settings(storage_root=str(root)))
+    silver, anonymized = lake.read(SILVER, RUN_DAY), lake.read(SILVER_ANONYMIZED, RUN_DAY)
     raw = {v for r in silver.select("name", "phone").collect() for v in r if v}
     tokens = {v for r in anonymized.select("name", "phone").collect() for v in r if v}
     assert raw and tokens and not raw & tokens
@@ -128,12 +121,11 @@ def test_a_rerun_skips_finished_stages(full_run, monkeypatch, capfd):
 def test_force_rebuilds_every_stage_with_identical_output(full_run, monkeypatch, spark):
     root, replay = full_run
     pipeline_env(monkeypatch, root, replay.url)
-    layout = Layout(Settings(storage_root=str(root)))
 
     def snapshot_of_outputs():
-        silver = read_table(spark, layout.silver_uri(RUN_DAY), SILVER_SCHEMA).drop("fetched_at")
-        gold = read_table(spark, layout.gold_uri(RUN_DAY), GOLD_SCHEMA)
-        return silver.localCheckpoint(), gold.localCheckpoint()
+        lake = Lake(spark, Settings(storage_root=str(root)))
+        silver = lake.read(SILVER, RUN_DAY).drop("fetched_at")
+        return silver.localCheckpoint(), lake.read(GOLD, RUN_DAY).localCheckpoint()
 
     silver_before, gold_before = snapshot_of_outputs()
     finished_before = state_record(root, "gold")["finished_at"]
@@ -152,6 +144,57 @@ def test_status_shows_each_stage_of_the_date(full_run, monkeypatch, capsys):
     assert lines[0].split()[:2] == ["stage", "run_date"]
     assert [line.split()[0] for line in lines[1:]] == list(STAGE_NAMES)
     assert lines[1].split()[1] == RUN_DATE and "11822" in lines[1].split()
+    gold_snapshot = state_record(root, "gold")["snapshots"][GOLD.identifier]
+    assert lines[-1].split()[-1] == f"{GOLD.identifier}@{gold_snapshot}"
+
+
+def test_tables_lists_every_table_with_its_current_snapshot(full_run, monkeypatch, capsys):
+    root, replay = full_run
+    pipeline_env(monkeypatch, root, replay.url)
+    assert main(["tables", "--format", "json"]) == EXIT_OK
+    tables = {t["identifier"]: t for t in json.loads(capsys.readouterr().out)}
+    assert list(tables) == [
+        "silver.breweries",
+        "silver.quarantine",
+        "silver.quality_checks",
+        "silver_anonymized.breweries",
+        "gold.breweries_by_type_location",
+    ]
+    gold = tables["gold.breweries_by_type_location"]
+    assert gold["snapshot_id"] == state_record(root, "gold")["snapshots"][GOLD.identifier]
+    assert Path(gold["metadata_location"].removeprefix("file:")).is_file()
+    assert tables["silver.breweries"]["rows"] == 11822 and tables["silver.quality_checks"]["rows"] == 8
+
+
+def test_sql_answers_on_gold_without_a_jvm(full_run, monkeypatch, capsys, snapshot):
+    root, replay = full_run
+    pipeline_env(monkeypatch, root, replay.url)
+    query = (
+        "SELECT brewery_count FROM gold.breweries_by_type_location "
+        f"WHERE snapshot_date = DATE '{RUN_DATE}' AND state = 'Oregon' AND brewery_type = 'micro'"
+    )
+    assert main(["sql", "--format", "json", query]) == EXIT_OK
+    expected = sum(1 for r in snapshot if r["state_province"] == "Oregon" and r["brewery_type"] == "micro")
+    assert json.loads(capsys.readouterr().out) == [{"brewery_count": expected}]
+    assert (
+        main(["sql", "--format", "csv", "SELECT count(*) AS n FROM silver_anonymized.breweries"]) == EXIT_OK
+    )
+    assert capsys.readouterr().out.splitlines() == ["n", "11822"]
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("SELEC count(*) FROM gold.breweries_by_type_location", 'syntax error at or near "SELEC"'),
+        ("SELECT * FROM gold.no_such_table", "Table with name no_such_table does not exist"),
+    ],
+)
+def test_a_bad_query_is_one_short_error_with_exit_2(full_run, monkeypatch, capfd, query, says):
+    root, replay = full_run
+    pipeline_env(monkeypatch, root, replay.url)
+    assert main(["sql", query]) == 2
+    err = capfd.readouterr().err
+    assert says in err and "LINE 1" in err and "Traceback" not in err
 
 
 def test_an_empty_source_fails_the_quality_gate_before_gold_and_notifies(
@@ -165,6 +208,8 @@ def test_an_empty_source_fails_the_quality_gate_before_gold_and_notifies(
     assert report["status"] == "failed"
     assert [c["name"] for c in report["checks"] if not c["passed"]] == ["table_not_empty"]
     assert not (tmp_path / "gold").exists() and state_record(tmp_path, "gold") is None
+    # Silver was audited and never published: main holds nothing for the date.
+    assert Lake(spark, Settings(storage_root=str(tmp_path))).read(SILVER, RUN_DAY).count() == 0
     assert state_record(tmp_path, "quality") is None and state_record(tmp_path, "silver") is not None
     (message,) = webhook.messages  # a quality failure is not retried: one message
     assert message["status"] == "failed" and message["stage"] == "quality" and message["run_date"] == RUN_DATE

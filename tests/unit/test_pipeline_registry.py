@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from breweries.pipeline import STAGE_NAMES, STAGES, stage, stages_from
+from breweries.lake.tables import TABLES
+from breweries.pipeline import STAGE_NAMES, STAGES, stage, writer
 
 
 def test_quality_runs_on_silver_before_anything_is_published_from_it() -> None:
@@ -14,25 +15,28 @@ def test_quality_runs_on_silver_before_anything_is_published_from_it() -> None:
     assert "quality" in stage("silver_anonymized").upstream and "quality" in stage("gold").upstream
 
 
+def test_audited_output_is_published_only_by_the_gate_that_reads_it() -> None:
+    audited = [s.name for s in STAGES if s.audited]
+    assert audited == ["bronze", "silver"]
+    assert stage("quality").publishes == ("bronze", "silver")
+    assert set(stage("quality").publishes) <= set(stage("quality").upstream)
+    assert [s.name for s in STAGES if s.publishes] == ["quality"]
+
+
 def test_every_stage_runs_after_the_stages_it_reads() -> None:
     for position, each in enumerate(STAGES):
         assert set(each.upstream) <= set(STAGE_NAMES[:position]), each.name
+
+
+def test_every_table_has_exactly_one_writer() -> None:
+    written = [t for s in STAGES for t in s.writes]
+    assert sorted(t.identifier for t in written) == sorted(t.identifier for t in TABLES)
+    assert writer(TABLES[0]).name == "silver"
 
 
 def test_names_are_unique_and_kubernetes_safe_where_kubernetes_needs_it() -> None:
     assert len(set(STAGE_NAMES)) == len(STAGE_NAMES)
     for each in STAGES:
         assert "_" not in each.component and each.image == f"breweries-{each.component}"
-
-
-def test_tables_are_partitioned_by_columns_of_their_schema() -> None:
-    for each in STAGES:
-        if each.partition_columns:
-            assert each.schema is not None
-            assert set(each.partition_columns) <= set(each.schema.names), each.name
-
-
-def test_rerunning_a_stage_makes_it_and_every_later_stage_stale() -> None:
-    assert [s.name for s in stages_from("quality")] == ["quality", "silver_anonymized", "gold"]
     with pytest.raises(KeyError, match="no stage 'platinum'; the stages are bronze, silver"):
         stage("platinum")

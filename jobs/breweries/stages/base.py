@@ -1,19 +1,22 @@
 """What a stage is, what it is given and what it gives back.
 
-The stages themselves are declared once, in run order, in :mod:`breweries.pipeline`.
+The stages themselves are declared once, in run order, in :mod:`breweries.pipeline`. A stage reads
+and writes tables only through its context: which snapshot it reads, where its rows are committed
+and what is recorded of it are decided in one place (:mod:`breweries.lake.commits`, the runner).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from pyspark.sql import SparkSession
-from pyspark.sql.types import StructType
+from pyspark.sql import DataFrame, SparkSession
 
+from breweries.lake.commits import Commit, Lake
+from breweries.lake.tables import Table
 from breweries.layout import Layout
 from breweries.settings import Settings
 from breweries.storage import Store
@@ -29,14 +32,16 @@ class StageResult:
 
 @dataclass(frozen=True)
 class Stage:
-    """One step of the pipeline: its code, what it reads, what it writes and how clusters name it."""
+    """One step of the pipeline: its code, what it reads and writes, and how clusters name it."""
 
     name: str  # the CLI's, the state records', the logs' and the chart values' name
     run: Callable[[StageContext], StageResult]
-    upstream: tuple[str, ...]  # stages whose output for the same date it reads
-    output: Callable[[Layout, date], str]  # where its output for a date lives
-    schema: StructType | None = None  # of the table it writes; None when it writes no table
-    partition_columns: tuple[str, ...] = ()
+    upstream: tuple[str, ...] = ()  # stages whose output for the same date it reads
+    writes: tuple[Table, ...] = ()  # the tables it commits the run date's rows to
+    # Its output waits for the quality gate: on an audit branch (tables) or beside the previous
+    # crawl (bronze), until a stage that `publishes` it succeeds.
+    audited: bool = False
+    publishes: tuple[str, ...] = ()  # audited stages whose output it publishes when it succeeds
 
     @property
     def component(self) -> str:
@@ -59,16 +64,33 @@ class StageContext:
     log: logging.LoggerAdapter
     # A factory, not a session: bronze needs no JVM, so none is started for it.
     spark_factory: Callable[[], SparkSession]
+    # The upstream stages' outputs for the date: where bronze's pages are, and the audited
+    # snapshots this stage is to check before they are published ({table: snapshot id}).
+    bronze_uri: str = ""
+    audited_snapshots: Mapping[str, int] = field(default_factory=dict)
+    # What this stage committed, filled in by write().
+    commits: dict[str, Commit] = field(default_factory=dict)
 
     @property
     def layout(self) -> Layout:
         return Layout(self.settings)
 
     @property
-    def output(self) -> str:
-        """This stage's output for the run date."""
-        return self.stage.output(self.layout, self.run_date)
-
-    @property
     def spark(self) -> SparkSession:
         return self.spark_factory()
+
+    @property
+    def lake(self) -> Lake:
+        return Lake(self.spark, self.settings)
+
+    def read(self, table: Table) -> DataFrame:
+        """The run date's rows of ``table``: as audited when this stage checks them, else as published."""
+        return self.lake.read(table, self.run_date, self.audited_snapshots.get(table.identifier))
+
+    def write(self, table: Table, df: DataFrame) -> Commit:
+        """Commit ``df`` as the run date's rows of ``table``, one of the tables this stage writes."""
+        if table not in self.stage.writes:
+            raise ValueError(f"stage {self.stage.name} does not write {table.identifier}")
+        commit = self.lake.write(table, df, self.run_date, self.run_id, audited=self.stage.audited)
+        self.commits[table.identifier] = commit
+        return commit

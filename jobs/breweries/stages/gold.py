@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from breweries.lake.tables import GOLD, SILVER_ANONYMIZED
 from breweries.stages.base import StageContext, StageResult
-from breweries.tables import read_table, write_table
-from breweries.transforms.gold import GOLD_SCHEMA, brewery_counts_by_type_and_location
-from breweries.transforms.silver import SILVER_SCHEMA
+from breweries.transforms.gold import brewery_counts_by_type_and_location
 
 
 def run(ctx: StageContext) -> StageResult:
-    breweries = read_table(ctx.spark, ctx.layout.silver_anonymized_uri(ctx.run_date), SILVER_SCHEMA)
-    gold = brewery_counts_by_type_and_location(breweries)
-    write_table(gold, ctx.output, ctx.store, ctx.run_id, ctx.stage.partition_columns)
+    breweries = ctx.read(SILVER_ANONYMIZED)
+    commit = ctx.write(GOLD, brewery_counts_by_type_and_location(breweries))
     rows_in = breweries.count()
-    rows_out = read_table(ctx.spark, ctx.output, GOLD_SCHEMA).count()
-    ctx.log.info("wrote gold", extra={"rows_in": rows_in, "rows_out": rows_out, "output": ctx.output})
-    return StageResult(rows_in, rows_out, ctx.output)
+    ctx.log.info(
+        "wrote gold", extra={"rows_in": rows_in, "rows_out": commit.rows, "snapshot": commit.snapshot_id}
+    )
+    return StageResult(rows_in, commit.rows, GOLD.identifier)

@@ -1,30 +1,31 @@
-"""Data quality: the gate between raw silver and everything published from it."""
+"""Data quality: the gate between audited silver and everything published from it.
+
+It reads silver and the quarantine as the silver stage committed them to the audit branch, writes
+its checks (a report and the ``silver.quality_checks`` table) and stops the run when they fail.
+When it passes, the runner publishes the audited bronze and silver.
+"""
 
 from __future__ import annotations
 
 from breweries.errors import DataQualityError
+from breweries.lake.tables import QUALITY_CHECKS, QUARANTINE, SILVER
+from breweries.layout import MANIFEST_NAME
 from breweries.manifest import load_manifest
-from breweries.quality import SourceCounts, evaluate_quality
+from breweries.quality import QualityReport, SourceCounts, evaluate_quality
 from breweries.stages.base import StageContext, StageResult
-from breweries.tables import count_by, read_table
+from breweries.storage import join_uri
+from breweries.tables import count_by
 from breweries.transforms.quality import quality_metrics
-from breweries.transforms.silver import (
-    DUPLICATE_ID,
-    QUARANTINE_REASON,
-    QUARANTINE_SCHEMA,
-    SILVER_SCHEMA,
-)
+from breweries.transforms.silver import DUPLICATE_ID, QUARANTINE_REASON
 
 
 def run(ctx: StageContext) -> StageResult:
-    layout, day = ctx.layout, ctx.run_date
-    silver = read_table(ctx.spark, layout.silver_uri(day), SILVER_SCHEMA)
-    metrics = quality_metrics(silver).collect()[0].asDict()  # one row, the aggregate
+    day = ctx.run_date
+    metrics = quality_metrics(ctx.read(SILVER)).collect()[0].asDict()  # one row, the aggregate
     # Counted from the manifest and the quarantine table, not from what silver says of itself.
-    quarantine = read_table(ctx.spark, layout.quarantine_uri(day), QUARANTINE_SCHEMA)
-    quarantined = count_by(quarantine, QUARANTINE_REASON)
+    quarantined = count_by(ctx.read(QUARANTINE), QUARANTINE_REASON)
     duplicates = quarantined.pop(DUPLICATE_ID, 0)
-    manifest = load_manifest(ctx.store, layout.bronze_manifest_uri(day))
+    manifest = load_manifest(ctx.store, join_uri(ctx.bronze_uri, MANIFEST_NAME))
     source = SourceCounts(
         bronze_records=manifest.record_count,
         quarantined=sum(quarantined.values()),
@@ -33,8 +34,9 @@ def run(ctx: StageContext) -> StageResult:
         missing_fields=manifest.missing_fields,
     )
     report = evaluate_quality(metrics, source, day.isoformat())
-    report_uri = ctx.output
+    report_uri = ctx.layout.quality_report_uri(day)
     ctx.store.write_bytes(report_uri, report.to_json())
+    ctx.write(QUALITY_CHECKS, _check_rows(ctx, report))
     for check in report.checks:
         if not check.passed:
             ctx.log.warning(
@@ -49,3 +51,8 @@ def run(ctx: StageContext) -> StageResult:
         output=report_uri,
         details={"warnings": [c.name for c in report.failed("warning")]},
     )
+
+
+def _check_rows(ctx: StageContext, report: QualityReport):  # -> DataFrame
+    rows = [(c.name, c.severity, c.passed, c.observed, c.expected, c.message) for c in report.checks]
+    return ctx.spark.createDataFrame(rows, QUALITY_CHECKS.columns)

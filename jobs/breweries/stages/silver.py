@@ -1,13 +1,18 @@
-"""Silver: bronze pages of the date -> typed, cleaned, de-duplicated Parquet, plus a quarantine."""
+"""Silver: bronze pages of the date -> typed, cleaned, de-duplicated rows, plus a quarantine.
+
+Both tables are audited: they wait on the date's audit branch until the quality gate publishes them.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from breweries.lake.tables import QUARANTINE, SILVER
+from breweries.layout import MANIFEST_NAME
 from breweries.manifest import load_manifest
 from breweries.stages.base import StageContext, StageResult
 from breweries.storage import join_uri
-from breweries.tables import count_by, read_bronze_pages, write_table
+from breweries.tables import count_by, read_bronze_pages
 from breweries.transforms.silver import (
     QUARANTINE_REASON,
     duplicate_losers,
@@ -19,10 +24,10 @@ from breweries.transforms.silver import (
 
 
 def run(ctx: StageContext) -> StageResult:
-    layout, day = ctx.layout, ctx.run_date
-    manifest = load_manifest(ctx.store, layout.bronze_manifest_uri(day))
+    day = ctx.run_date
+    manifest = load_manifest(ctx.store, join_uri(ctx.bronze_uri, MANIFEST_NAME))
     # Only the pages this crawl listed: a stray file in the folder is not part of the snapshot.
-    pages = [join_uri(layout.bronze_uri(day), p.file) for p in manifest.pages]
+    pages = [join_uri(ctx.bronze_uri, p.file) for p in manifest.pages]
     bronze = read_bronze_pages(ctx.spark, pages)
     # Bronze is parsed once: the count, both tables and the search for duplicates read this copy.
     # The losing rows are few, and cached so that the search runs once.
@@ -31,32 +36,20 @@ def run(ctx: StageContext) -> StageResult:
     flagged = flag_duplicates(prepared, losers)
     try:
         counts = count_by(flagged, QUARANTINE_REASON)
-        write_table(
-            silver_rows(flagged),
-            ctx.output,
-            ctx.store,
-            ctx.run_id,
-            ctx.stage.partition_columns,
-            ctx.settings.silver_max_records_per_file,
-        )
-        write_table(quarantined_rows(flagged), layout.quarantine_uri(day), ctx.store, ctx.run_id)
+        silver = ctx.write(SILVER, silver_rows(flagged))
+        ctx.write(QUARANTINE, quarantined_rows(flagged))
     finally:
         losers.unpersist()
         prepared.unpersist()
     rows_out = counts.pop(None, 0)
     rows_in = rows_out + sum(counts.values())
     ctx.log.info(
-        "wrote silver",
-        extra={
-            "rows_in": rows_in,
-            "rows_out": rows_out,
-            "quarantined": counts,
-            "output": ctx.output,
-        },
+        "wrote silver for the gate to audit",
+        extra={"rows_in": rows_in, "rows_out": rows_out, "quarantined": counts, "branch": silver.ref},
     )
     return StageResult(
         rows_in=rows_in,
         rows_out=rows_out,
-        output=ctx.output,
-        details={"quarantined": dict(sorted(counts.items())), "quarantine": layout.quarantine_uri(day)},
+        output=f"{SILVER.identifier}, {QUARANTINE.identifier} (branch {silver.ref})",
+        details={"quarantined": dict(sorted(counts.items()))},
     )

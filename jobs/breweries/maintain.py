@@ -1,0 +1,16 @@
+"""``breweries maintain``: the tables' upkeep in a SparkSession of its own (a weekly job in a cluster)."""
+
+from __future__ import annotations
+
+from breweries.lake.commits import Lake
+from breweries.lake.maintenance import maintain
+from breweries.logs import get_logger
+from breweries.settings import Settings
+from breweries.spark import LazySparkSession
+
+
+def run_maintenance(settings: Settings) -> None:
+    log = get_logger(command="maintain")
+    with LazySparkSession(settings, "breweries-maintain") as spark:
+        for summary in maintain(Lake(spark(), settings)):
+            log.info(f"maintained {summary['table']}", extra=summary)
