@@ -6,6 +6,7 @@ workflow's exit handler notifies) and the whole chain in one local process.
 
 from __future__ import annotations
 
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -20,10 +21,11 @@ from breweries.logs import get_logger
 from breweries.notify import failure_message, post_webhook
 from breweries.pipeline import STAGE_NAMES, stage
 from breweries.publishing import publish_audited
-from breweries.settings import Settings
+from breweries.settings import Settings, env_name
 from breweries.spark import LazySparkSession
 from breweries.stages.base import StageContext
 from breweries.state import StageRun, StateStore
+from breweries.storage import local_path
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ def run_pipeline(
     Raises :class:`~breweries.errors.RunDateBusyError`, running nothing, while another process runs
     the same date on the same local storage.
     """
+    _check_local_folders(settings)
     store = settings.open_store()
     state = StateStore(store, settings.state_uri)
     runs: list[StageRun | None] = []
@@ -130,6 +133,24 @@ def run_pipeline(
                     post_webhook(settings.webhook_url, _failure_message(name, run_date, exc))
                 raise failure from exc
     return runs
+
+
+def _check_local_folders(settings: Settings) -> None:
+    """Every local layer's folder exists or can be made, and takes a file: checked before any stage,
+    so that a root under a file or a read-only place is one clear error, not a stage's traceback."""
+    if settings.on_object_storage:
+        return
+    for name, uri in settings.layer_uris.items():
+        folder = local_path(uri)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            raise SettingsError(
+                f"{env_name(name)} is {folder}, where this user cannot create or write a folder "
+                f"({exc.strerror}): choose another place (--storage-root)"
+            ) from None
 
 
 def _with_retries(

@@ -147,7 +147,6 @@ class Settings:
             "http_max_attempts": self.http_max_attempts,
             "rate_limit_per_minute": self.rate_limit_per_minute,
             "spark_shuffle_partitions": self.spark_shuffle_partitions,
-            "snapshot_retention_days": self.snapshot_retention_days,
             "http_timeout_seconds": self.http_timeout_seconds,
         }
         for name, value in positive.items():
@@ -157,7 +156,12 @@ class Settings:
             raise SettingsError(
                 f"{_ENV_NAMES['page_size']} must be between 1 and {MAX_PAGE_SIZE}, got {self.page_size}"
             )
-        for name in ("stage_retries", "http_backoff_seconds", "stage_retry_backoff_seconds"):
+        for name in (
+            "stage_retries",
+            "http_backoff_seconds",
+            "stage_retry_backoff_seconds",
+            "snapshot_retention_days",
+        ):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{_ENV_NAMES[name]} must not be negative")
         if not re.fullmatch(r"[1-9][0-9]*[kmgt]?", self.spark_driver_memory.lower()):
