@@ -2,7 +2,8 @@
 
 Snapshots younger than the retention stay readable (time travel); older ones are expired, keeping
 at least the current one. Files no snapshot references are removed when older than the retention
-too, so that a commit under way (whose files are not yet referenced) is never touched.
+and at least three days (Iceberg's own default), so that the files of a commit under way, not yet
+referenced, are never touched.
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ from typing import Any
 from breweries.lake.commits import Lake
 from breweries.lake.tables import TABLES
 
+_ORPHAN_MIN_AGE = timedelta(days=3)
+
 
 def maintain(lake: Lake, now: datetime | None = None) -> list[dict[str, Any]]:
     """Maintain every table that exists; one summary per table."""
-    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=lake.settings.snapshot_retention_days)
-    older_than = cutoff.strftime("%Y-%m-%d %H:%M:%S")
+    now = now or datetime.now(timezone.utc)
+    retention = timedelta(days=lake.settings.snapshot_retention_days)
+    older_than = (now - retention).strftime("%Y-%m-%d %H:%M:%S")
+    orphans_older_than = (now - max(retention, _ORPHAN_MIN_AGE)).strftime("%Y-%m-%d %H:%M:%S")
     spark, system = lake.spark, f"{lake.catalog}.system"
     summaries = []
     for table in TABLES:
@@ -32,7 +37,8 @@ def maintain(lake: Lake, now: datetime | None = None) -> list[dict[str, Any]]:
             "retain_last => 1)"
         ).collect()[0]
         orphans = spark.sql(
-            f"CALL {system}.remove_orphan_files(table => '{ident}', older_than => TIMESTAMP '{older_than}')"
+            f"CALL {system}.remove_orphan_files(table => '{ident}', "
+            f"older_than => TIMESTAMP '{orphans_older_than}')"
         ).collect()
         summaries.append(
             {
