@@ -62,9 +62,10 @@ def test_a_forced_rerun_on_a_source_that_serves_nothing_changes_nothing_readers_
     # are replaced, by their newer success. The gate and what it published are untouched.
     assert {s for s in STAGE_NAMES if after[s] != before[s]} == {"bronze", "silver"}
     candidate = Path(json.loads(after["bronze"])["output"].removeprefix("file://"))
-    assert candidate.parent.name == "_candidates" and json.loads((candidate / "_manifest.json").read_text())[
-        "record_count"
-    ] == 0
+    assert (
+        candidate.parent.name == "_candidates"
+        and json.loads((candidate / "_manifest.json").read_text())["record_count"] == 0
+    )
 
 
 def test_a_forced_rerun_that_cannot_reach_the_api_changes_no_record_and_no_data(good_run, monkeypatch, spark):
