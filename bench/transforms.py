@@ -100,11 +100,11 @@ def generate_bronze(size: int, seed: int = 7) -> Path:
 # -- the Spark side: the pipeline's stages, unchanged -------------------------------------------
 def spark_worker(size: int, out: Path) -> dict[str, object]:
     from breweries.lake.commits import Lake
-    from breweries.lake.tables import GOLD
     from breweries.layout import Layout
     from breweries.runner import RunPolicy, run_pipeline
     from breweries.settings import Settings
     from breweries.spark import build_spark_session
+    from breweries.stages.gold import GOLD
     from breweries.state import StageRun, StateStore
 
     settings = Settings(

@@ -8,7 +8,6 @@ from breweries.api.replay import ReplayServer, ReplayState, load_snapshot
 from breweries.console import gold_summary, quality_summary
 from breweries.errors import StageError
 from breweries.lake.commits import Lake
-from breweries.lake.tables import GOLD
 from breweries.layout import Layout
 from breweries.logs import get_logger
 from breweries.pipeline import STAGE_NAMES
@@ -16,6 +15,7 @@ from breweries.quality import read_report
 from breweries.runner import RunPolicy, run_pipeline
 from breweries.settings import Settings
 from breweries.spark import LazySparkSession
+from breweries.stages.gold import GOLD
 
 # Only for the bundled snapshot: real runs must bring their own secret key.
 DEMO_PSEUDONYMIZATION_KEY = "breweries-demo-key-not-secret"

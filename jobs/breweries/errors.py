@@ -42,12 +42,9 @@ class SettingsError(PipelineError, ValueError):
     retryable = False
 
 
-class TableSchemaError(PipelineError):
-    """A table in the catalog disagrees with the code (a column of another type). Not retried:
-    the next attempt meets the same table."""
-
-    exit_code = 2
-    retryable = False
+class TableSchemaError(SettingsError):
+    """A table in the catalog disagrees with the code (a column of another type): the exit code
+    and retry rule of a setting that is wrong, since the next attempt meets the same table."""
 
 
 class DataQualityError(PipelineError):
@@ -103,7 +100,6 @@ class StageError(PipelineError):
 FAILURES: tuple[type[PipelineError], ...] = (
     PipelineError,
     SettingsError,
-    TableSchemaError,
     DataQualityError,
     MissingUpstreamError,
     RunDateBusyError,

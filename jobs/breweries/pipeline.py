@@ -8,9 +8,13 @@ anonymized silver and gold are built from what it published.
 
 from __future__ import annotations
 
-from breweries.lake.tables import GOLD, QUALITY_CHECKS, QUARANTINE, SILVER, SILVER_ANONYMIZED, Table
+from breweries.lake.tables import Table
 from breweries.stages import bronze, gold, quality, silver, silver_anonymized
 from breweries.stages.base import Stage
+from breweries.stages.gold import GOLD
+from breweries.stages.quality import QUALITY_CHECKS
+from breweries.stages.silver import QUARANTINE, SILVER
+from breweries.stages.silver_anonymized import SILVER_ANONYMIZED
 
 STAGES: tuple[Stage, ...] = (
     Stage("bronze", bronze.run, audited=True),
@@ -27,6 +31,8 @@ STAGES: tuple[Stage, ...] = (
 )
 
 STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
+# Every table, in the order the stages write them.
+TABLES: tuple[Table, ...] = tuple(t for s in STAGES for t in s.writes)
 
 # What a stage image's SparkApplication runs (images/stage/Dockerfile puts it there).
 ENTRY_POINT = "/opt/breweries/run_stage.py"
@@ -37,6 +43,13 @@ def stage(name: str) -> Stage:
         if candidate.name == name:
             return candidate
     raise KeyError(f"no stage {name!r}; the stages are {', '.join(STAGE_NAMES)}")
+
+
+def table(identifier: str) -> Table:
+    for candidate in TABLES:
+        if candidate.identifier == identifier:
+            return candidate
+    raise KeyError(f"no table {identifier!r}; the tables are {', '.join(t.identifier for t in TABLES)}")
 
 
 def writer(table: Table) -> Stage:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from breweries.lake.tables import table
-from breweries.pipeline import stage
+from breweries.pipeline import stage, table
 from breweries.stages.base import StageContext
 from breweries.state import StageRun, StateStore
 

@@ -14,8 +14,8 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType
 
 from breweries.errors import TableSchemaError
 from breweries.lake.commits import Lake, audit_branch
-from breweries.lake.tables import GOLD
 from breweries.settings import Settings
+from breweries.stages.gold import GOLD
 
 DAY, OTHER_DAY = date(2026, 1, 1), date(2026, 1, 2)
 
@@ -103,8 +103,9 @@ def test_a_new_column_evolves_the_table_and_old_snapshots_still_read(lake, spark
     first = lake.write(GOLD, counts(spark, [("OR", "micro", 2, "US")]), DAY, "r1")
     wider = replace(
         GOLD,
-        columns=StructType([*GOLD.columns.fields, StructField("region", StringType())]),
-        comments={**GOLD.comments, "region": "a column a newer API adds"},
+        columns=StructType(
+            [*GOLD.columns.fields, StructField("region", StringType(), metadata={"comment": "a newer field"})]
+        ),
     )
     rows = spark.createDataFrame([("OR", "micro", 3, "US", "West")], wider.columns)
     lake.write(wider, rows, DAY, "r2")
@@ -126,7 +127,7 @@ def test_a_column_of_another_type_is_refused_naming_table_and_column(lake, spark
         ),
     )
     with pytest.raises(
-        TableSchemaError, match="gold.breweries_by_type_location has column brewery_count as bigint"
+        TableSchemaError, match=r"gold\.breweries_by_type_location has column brewery_count as bigint"
     ):
         lake.ensure(narrower)
     assert isinstance(GOLD.columns["brewery_count"].dataType, LongType)

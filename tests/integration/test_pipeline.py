@@ -19,9 +19,11 @@ from breweries.api.replay import bundled_snapshot_path
 from breweries.cli import main
 from breweries.errors import EXIT_OK, DataQualityError, MissingUpstreamError
 from breweries.lake.commits import Lake
-from breweries.lake.tables import GOLD, SILVER, SILVER_ANONYMIZED
 from breweries.pipeline import STAGE_NAMES
 from breweries.settings import Settings
+from breweries.stages.gold import GOLD
+from breweries.stages.silver import SILVER
+from breweries.stages.silver_anonymized import SILVER_ANONYMIZED
 
 RUN_DATE = "2026-01-01"
 RUN_DAY = date.fromisoformat(RUN_DATE)

@@ -12,8 +12,8 @@ from tests.integration.pipeline_env import pipeline_env
 from breweries.cli import main
 from breweries.errors import EXIT_OK, SettingsError
 from breweries.lake.commits import Lake
-from breweries.lake.tables import GOLD
 from breweries.settings import Settings
+from breweries.stages.gold import GOLD
 
 pytestmark = pytest.mark.faults
 

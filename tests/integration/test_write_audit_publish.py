@@ -15,9 +15,10 @@ from tests.integration.pipeline_env import pipeline_env
 from breweries.cli import main
 from breweries.errors import EXIT_OK, DataQualityError
 from breweries.lake.commits import Lake
-from breweries.lake.tables import GOLD, SILVER
 from breweries.pipeline import STAGE_NAMES
 from breweries.settings import Settings
+from breweries.stages.gold import GOLD
+from breweries.stages.silver import SILVER
 
 pytestmark = pytest.mark.faults
 

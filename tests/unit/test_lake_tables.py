@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from breweries.lake.tables import GOLD, SILVER, SILVER_ANONYMIZED, SNAPSHOT_DATE, TABLES
+from breweries.lake.tables import SNAPSHOT_DATE
+from breweries.pipeline import TABLES
 from breweries.settings import Settings
+from breweries.stages.gold import GOLD
+from breweries.stages.silver import SILVER
+from breweries.stages.silver_anonymized import SILVER_ANONYMIZED
 
 
 def test_identifiers_are_the_layers_namespaces() -> None:
@@ -20,9 +24,15 @@ def test_every_column_has_a_comment_and_every_table_a_snapshot_date() -> None:
     for table in TABLES:
         fields = table.schema.fields
         assert fields[-1].name == SNAPSHOT_DATE, table.identifier
-        assert all(f.metadata.get("comment") for f in fields), table.identifier
-        assert set(table.comments) == {f.name for f in fields}, "a comment for a column that is gone"
+        assert all(f.metadata.get("comment") for f in fields), (table.identifier, table.schema)
+        assert set(table.comment_overrides) <= {f.name for f in fields}, "a comment for a column that is gone"
         assert table.comment
+
+
+def test_anonymized_columns_say_they_are_hashed() -> None:
+    comments = {f.name: f.metadata["comment"] for f in SILVER_ANONYMIZED.schema.fields}
+    assert "HMAC-SHA256" in comments["name"] and "HMAC-SHA256" in comments["phone"]
+    assert "HMAC" not in {f.name: f.metadata["comment"] for f in SILVER.schema.fields}["name"]
 
 
 def test_partitioning_keeps_the_folder_layout_within_the_date() -> None:

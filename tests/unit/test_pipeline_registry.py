@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from breweries.lake.tables import TABLES
-from breweries.pipeline import STAGE_NAMES, STAGES, stage, writer
+from breweries.pipeline import STAGE_NAMES, STAGES, TABLES, stage, writer
 
 
 def test_quality_runs_on_silver_before_anything_is_published_from_it() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from breweries.errors import SettingsError
@@ -54,7 +56,8 @@ def test_typed_values_and_lists_are_parsed():
         ({"BREWERIES_LOG_FORMAT": "xml"}, "BREWERIES_LOG_FORMAT"),
         ({"BREWERIES_SPARK_JIT": "fast"}, "BREWERIES_SPARK_JIT"),
         ({"BREWERIES_SPARK_DRIVER_MEMORY": "lots"}, "BREWERIES_SPARK_DRIVER_MEMORY"),
-        ({"BREWERIES_SILVER_MAX_RECORDS_PER_FILE": "0"}, "BREWERIES_SILVER_MAX_RECORDS_PER_FILE"),
+        ({"BREWERIES_SNAPSHOT_RETENTION_DAYS": "-1"}, "BREWERIES_SNAPSHOT_RETENTION_DAYS"),
+        ({"BREWERIES_CATALOG_URI": "thrift://metastore:9083"}, "BREWERIES_CATALOG_URI"),
         ({"BREWERIES_API_URL": "ftp://x"}, "BREWERIES_API_URL"),
         ({"BREWERIES_STORAGE_ROOT": "gs://bucket"}, "gs://bucket"),
     ],
@@ -119,9 +122,13 @@ def test_spark_log_level_is_one_of_log4js():
         Settings.from_env({"BREWERIES_SPARK_LOG_LEVEL": "loud"})
 
 
-def test_a_run_on_local_folders_puts_no_connector_on_sparks_classpath(spark):
-    # The shared test session is a local-folder one: no S3A jars, no S3A committer.
+def test_a_run_on_local_folders_gets_the_table_jars_and_no_s3_connector(spark):
+    # The shared test session is a local-folder one: Iceberg and the catalog's drivers, no S3A.
     conf = spark.sparkContext.getConf()
-    assert conf.get("spark.driver.extraClassPath") is None
+    jars = [Path(j).name for j in conf.get("spark.driver.extraClassPath").split(":")]
+    assert [j.split("-")[0] for j in jars] == ["iceberg", "postgresql", "sqlite"]
     assert conf.get("spark.sql.sources.commitProtocolClass") is None
-    assert conf.get("spark.hadoop.fs.file.impl") == "org.apache.hadoop.fs.RawLocalFileSystem"
+    assert (
+        conf.get("spark.sql.extensions")
+        == "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
+    )

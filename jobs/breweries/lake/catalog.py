@@ -86,5 +86,5 @@ def use_catalog(spark: SparkSession, settings: Settings) -> str:
         for key, value in properties.items():
             spark.conf.set(f"{prefix}.{key}", value)
         spark.conf.set(prefix, "org.apache.iceberg.spark.SparkCatalog")
-        spark._jsparkSession.sessionState().catalogManager().reset()  # type: ignore[attr-defined]
+        spark._jsparkSession.sessionState().catalogManager().reset()
     return CATALOG

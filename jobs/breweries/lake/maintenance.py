@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from breweries.lake.commits import Lake
-from breweries.lake.tables import TABLES
+from breweries.pipeline import TABLES
 
 _ORPHAN_MIN_AGE = timedelta(days=3)
 

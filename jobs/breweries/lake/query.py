@@ -16,7 +16,7 @@ from typing import Any
 
 from breweries.errors import PipelineError, SettingsError
 from breweries.lake.catalog import catalog_uri, sqlite_path
-from breweries.lake.tables import TABLES
+from breweries.pipeline import TABLES
 from breweries.settings import Settings, env_name
 
 _EXTENSIONS = ("avro", "iceberg")

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from breweries.lake.tables import GOLD, SILVER_ANONYMIZED
+from breweries.lake.tables import Table
 from breweries.stages.base import StageContext, StageResult
-from breweries.transforms.gold import brewery_counts_by_type_and_location
+from breweries.stages.silver_anonymized import SILVER_ANONYMIZED
+from breweries.transforms.gold import GOLD_SCHEMA, brewery_counts_by_type_and_location
+
+GOLD = Table(
+    "gold",
+    "breweries_by_type_location",
+    GOLD_SCHEMA,
+    "Brewery counts by country, state and type",
+    partition_columns=("country",),
+)
 
 
 def run(ctx: StageContext) -> StageResult:

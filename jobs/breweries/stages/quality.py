@@ -7,16 +7,36 @@ When it passes, the runner publishes the audited bronze and silver.
 
 from __future__ import annotations
 
+from pyspark.sql import DataFrame
+from pyspark.sql.types import BooleanType, LongType, StringType, StructField, StructType
+
 from breweries.errors import DataQualityError
-from breweries.lake.tables import QUALITY_CHECKS, QUARANTINE, SILVER
+from breweries.lake.tables import Table
 from breweries.layout import MANIFEST_NAME
 from breweries.manifest import load_manifest
 from breweries.quality import QualityReport, SourceCounts, evaluate_quality
 from breweries.stages.base import StageContext, StageResult
+from breweries.stages.silver import QUARANTINE, SILVER
 from breweries.storage import join_uri
 from breweries.tables import count_by
 from breweries.transforms.quality import quality_metrics
 from breweries.transforms.silver import DUPLICATE_ID, QUARANTINE_REASON
+
+QUALITY_CHECKS = Table(
+    "silver",
+    "quality_checks",
+    StructType(
+        [
+            StructField("check", StringType(), False, {"comment": "the check's name (docs/pipeline.md)"}),
+            StructField("severity", StringType(), False, {"comment": "error (fails the gate) or warning"}),
+            StructField("passed", BooleanType(), False, {"comment": "whether the check passed"}),
+            StructField("observed", LongType(), True, {"comment": "the value the check measured"}),
+            StructField("expected", StringType(), True, {"comment": "what the check expects"}),
+            StructField("detail", StringType(), True, {"comment": "what the check found, in words"}),
+        ]
+    ),
+    "The data-quality gate's checks, one row per check and run date",
+)
 
 
 def run(ctx: StageContext) -> StageResult:
@@ -53,6 +73,6 @@ def run(ctx: StageContext) -> StageResult:
     )
 
 
-def _check_rows(ctx: StageContext, report: QualityReport):  # -> DataFrame
+def _check_rows(ctx: StageContext, report: QualityReport) -> DataFrame:
     rows = [(c.name, c.severity, c.passed, c.observed, c.expected, c.message) for c in report.checks]
     return ctx.spark.createDataFrame(rows, QUALITY_CHECKS.columns)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from breweries.lake.tables import QUARANTINE, SILVER
+from breweries.lake.tables import Table
 from breweries.layout import MANIFEST_NAME
 from breweries.manifest import load_manifest
 from breweries.stages.base import StageContext, StageResult
@@ -15,11 +15,24 @@ from breweries.storage import join_uri
 from breweries.tables import count_by, read_bronze_pages
 from breweries.transforms.silver import (
     QUARANTINE_REASON,
+    QUARANTINE_SCHEMA,
+    SILVER_SCHEMA,
     duplicate_losers,
     flag_duplicates,
     prepare_breweries,
     quarantined_rows,
     silver_rows,
+)
+
+SILVER = Table(
+    "silver",
+    "breweries",
+    SILVER_SCHEMA,
+    "Every brewery of the run date's crawl: typed, cleaned, one row per id",
+    partition_columns=("country", "state"),
+)
+QUARANTINE = Table(
+    "silver", "quarantine", QUARANTINE_SCHEMA, "Bronze records silver could not use, with the reason"
 )
 
 

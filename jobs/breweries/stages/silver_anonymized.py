@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from breweries.errors import SettingsError
-from breweries.lake.tables import SILVER, SILVER_ANONYMIZED
+from breweries.lake.tables import Table
 from breweries.settings import env_name
 from breweries.stages.base import StageContext, StageResult
+from breweries.stages.silver import SILVER
 from breweries.transforms.anonymize import pseudonymize_columns
 from breweries.transforms.silver import SILVER_SCHEMA
+
+_HASHED = "pseudonymized with HMAC-SHA256 (hex) when in BREWERIES_PSEUDONYMIZE_COLUMNS (default: name, phone)"
+SILVER_ANONYMIZED = Table(
+    "silver_anonymized",
+    "breweries",
+    SILVER_SCHEMA,
+    "silver.breweries with the sensitive columns replaced by a keyed hash",
+    partition_columns=("country", "state"),
+    comment_overrides={"name": f"brewery name, {_HASHED}", "phone": f"phone number, {_HASHED}"},
+)
 
 
 def run(ctx: StageContext) -> StageResult:

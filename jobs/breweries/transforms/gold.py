@@ -9,10 +9,10 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType
 # Gold's columns as Spark reads the table back: country, the partition column, comes last.
 GOLD_SCHEMA = StructType(
     [
-        StructField("state", StringType()),
-        StructField("brewery_type", StringType()),
-        StructField("brewery_count", LongType()),
-        StructField("country", StringType()),
+        StructField("state", StringType(), metadata={"comment": "state or province"}),
+        StructField("brewery_type", StringType(), metadata={"comment": "the brewery type"}),
+        StructField("brewery_count", LongType(), metadata={"comment": "breweries of this type in the state"}),
+        StructField("country", StringType(), metadata={"comment": "country (partition)"}),
     ]
 )
 

@@ -16,6 +16,7 @@ from functools import reduce
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
+    DataType,
     DateType,
     DoubleType,
     IntegerType,
@@ -25,7 +26,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from breweries.api.fields import API_FIELDS
+from breweries.api.fields import API_FIELDS, FIELD_DESCRIPTIONS
 
 CORRUPT_RECORD = "_corrupt_record"
 SOURCE_FILE = "source_file"
@@ -41,30 +42,40 @@ BRONZE_SCHEMA = StructType(
     [StructField(name, StringType()) for name in API_FIELDS] + [StructField(CORRUPT_RECORD, StringType())]
 )
 
+
 # Silver's columns in file order. country and state are the partition columns (state is the
 # API's state_province; the API's deprecated `state` copy holds the same value), so they come last,
 # where Spark puts partition columns when it reads the table back.
+# Every column carries its comment (the tables' column comments).
+def _field(name: str, data_type: DataType, comment: str = "", nullable: bool = True) -> StructField:
+    return StructField(name, data_type, nullable, {"comment": comment or FIELD_DESCRIPTIONS[name]})
+
+
+_BRONZE_PAGE = "the bronze page (1-based) the record was read from"
+_INGEST_DATE = "the date of the bronze crawl"
 SILVER_SCHEMA = StructType(
     [
-        StructField("id", StringType(), nullable=False),
-        *(StructField(name, StringType()) for name in TEXT_FIELDS if name not in ("id", "country", "state")),
-        StructField("longitude", DoubleType()),
-        StructField("latitude", DoubleType()),
-        StructField("bronze_page", IntegerType()),
-        StructField("ingest_date", DateType()),
-        StructField("fetched_at", TimestampType()),
-        StructField("country", StringType()),
-        StructField("state", StringType()),
+        _field("id", StringType(), nullable=False),
+        *(_field(name, StringType()) for name in TEXT_FIELDS if name not in ("id", "country", "state")),
+        _field("longitude", DoubleType()),
+        _field("latitude", DoubleType()),
+        _field("bronze_page", IntegerType(), _BRONZE_PAGE),
+        _field("ingest_date", DateType(), _INGEST_DATE),
+        _field("fetched_at", TimestampType(), "when the crawl started (UTC)"),
+        _field("country", StringType()),
+        _field("state", StringType()),
     ]
 )
 
 QUARANTINE_SCHEMA = StructType(
     [
-        StructField(QUARANTINE_REASON, StringType(), nullable=False),
-        StructField("id", StringType()),
-        StructField("bronze_page", IntegerType()),
-        StructField("record", StringType()),
-        StructField("ingest_date", DateType()),
+        _field(
+            QUARANTINE_REASON, StringType(), "malformed_record, missing_id or duplicate_id", nullable=False
+        ),
+        _field("id", StringType(), "the record's id, when it has one"),
+        _field("bronze_page", IntegerType(), _BRONZE_PAGE),
+        _field("record", StringType(), "the record as received (JSON text)"),
+        _field("ingest_date", DateType(), _INGEST_DATE),
     ]
 )
 
