@@ -30,7 +30,7 @@ esac
 mkdir -p "$home/data"
 if [ ! -f "$env_file" ]; then
   (umask 077; "$python" - "$env_file" "$port" <<'PY'
-import secrets, sys
+import os, secrets, sys
 import yaml
 path, port = sys.argv[1], sys.argv[2]
 buckets = yaml.safe_load(open("helm/breweries/values.yaml"))["storage"]["buckets"]
@@ -42,6 +42,8 @@ settings = {
     "BREWERIES_STORAGE_ROOT": f"s3a://{buckets['state']}",
     **{f"BREWERIES_{layer.upper()}_URI": f"s3a://{buckets[layer]}"
        for layer in ("bronze", "silver", "silver_anonymized", "gold")},
+    # The tables' catalog: a SQLite file beside MinIO's data (the cluster uses PostgreSQL).
+    "BREWERIES_CATALOG_URI": f"jdbc:sqlite:{os.path.abspath(os.path.dirname(path))}/iceberg.db",
 }
 with open(path, "w") as out:
     out.writelines(f"{name}={value}\n" for name, value in settings.items())
