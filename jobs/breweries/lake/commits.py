@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -86,7 +87,7 @@ class Lake:
         branch = audit_branch(day)
         main = self._ref_snapshot(table, MAIN)
         if main is not None and (main == snapshot_id or self._is_ancestor(table, snapshot_id, main)):
-            return self._commit(table, main, MAIN, day)
+            return self._commit(table, snapshot_id, MAIN)
         # A new table has no main yet: the audit branch left it empty, and main starts at the audit.
         if main is None or self._parent(table, snapshot_id) == main:
             try:
@@ -98,7 +99,7 @@ class Lake:
                 pass
             else:
                 self._drop_branch(table, branch)
-                return self._commit(table, snapshot_id, MAIN, day)
+                return self._commit(table, snapshot_id, MAIN)
         audited = self.read(table, day, snapshot_id)
         commit = self.write(table, audited, day, run_id)
         self._drop_branch(table, branch)
@@ -155,41 +156,58 @@ class Lake:
             f"TBLPROPERTIES ({', '.join(f'{_literal(k)} = {_literal(v)}' for k, v in properties.items())})"
         )
 
-    def _commit_of(self, table: Table, run_id: str, ref: str) -> Commit:
-        found = self.spark.sql(
-            f"SELECT snapshot_id, summary['added-records'] AS rows FROM {self.name(table)}.snapshots "
-            f"WHERE summary[{_literal(RUN_ID_PROPERTY)}] = {_literal(run_id)} "
-            "ORDER BY committed_at DESC LIMIT 1"
-        ).collect()
-        if not found:
-            raise RuntimeError(f"no commit of run {run_id} in {table.identifier}")
-        return Commit(table.identifier, found[0]["snapshot_id"], int(found[0]["rows"] or 0), ref)
+    # Snapshot bookkeeping goes through Iceberg's Java table API: reading the metadata tables
+    # instead would start a Spark job per question.
+    def _iceberg_table(self, table: Table) -> Any:
+        jvm = self.spark.sparkContext._jvm
+        assert jvm is not None
+        loaded = jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(
+            self.spark._jsparkSession, self.name(table)
+        )
+        loaded.refresh()
+        return loaded
 
-    def _commit(self, table: Table, snapshot_id: int, ref: str, day: date) -> Commit:
-        return Commit(table.identifier, snapshot_id, self.read(table, day, snapshot_id).count(), ref)
+    def _commit_of(self, table: Table, run_id: str, ref: str) -> Commit:
+        iceberg = self._iceberg_table(table)
+        ours = [s for s in _java_list(iceberg.snapshots()) if s.summary().get(RUN_ID_PROPERTY) == run_id]
+        if not ours:
+            raise RuntimeError(f"no commit of run {run_id} in {table.identifier}")
+        latest = max(ours, key=lambda s: s.timestampMillis())
+        return Commit(table.identifier, latest.snapshotId(), _added_rows(latest), ref)
+
+    def _commit(self, table: Table, snapshot_id: int, ref: str) -> Commit:
+        # The audited snapshot is an overwrite of the date alone: what it added is the date's rows.
+        snapshot = self._iceberg_table(table).snapshot(snapshot_id)
+        return Commit(table.identifier, snapshot_id, _added_rows(snapshot), ref)
 
     def _ref_snapshot(self, table: Table, ref: str) -> int | None:
-        found = self.spark.sql(
-            f"SELECT snapshot_id FROM {self.name(table)}.refs WHERE name = {_literal(ref)}"
-        ).collect()
-        return found[0]["snapshot_id"] if found else None
+        found = self._iceberg_table(table).refs().get(ref)
+        return None if found is None else found.snapshotId()
 
     def _parent(self, table: Table, snapshot_id: int) -> int | None:
-        found = self.spark.sql(
-            f"SELECT parent_id FROM {self.name(table)}.snapshots WHERE snapshot_id = {snapshot_id}"
-        ).collect()
-        return found[0]["parent_id"] if found else None
+        snapshot = self._iceberg_table(table).snapshot(snapshot_id)
+        return None if snapshot is None else snapshot.parentId()
 
-    def _is_ancestor(self, table: Table, snapshot_id: int, of: int | None) -> bool:
-        if of is None:
-            return False
-        history = self.spark.sql(
-            f"SELECT snapshot_id FROM {self.name(table)}.history WHERE is_current_ancestor"
-        ).collect()
-        return snapshot_id in {row["snapshot_id"] for row in history}
+    def _is_ancestor(self, table: Table, snapshot_id: int, of: int) -> bool:
+        jvm = self.spark.sparkContext._jvm
+        assert jvm is not None
+        return bool(
+            jvm.org.apache.iceberg.util.SnapshotUtil.isAncestorOf(self._iceberg_table(table), of, snapshot_id)
+        )
 
     def _drop_branch(self, table: Table, branch: str) -> None:
         self.spark.sql(f"ALTER TABLE {self.name(table)} DROP BRANCH IF EXISTS {branch}")
+
+
+def _java_list(iterable: Any) -> list[Any]:
+    iterator, items = iterable.iterator(), []
+    while iterator.hasNext():
+        items.append(iterator.next())
+    return items
+
+
+def _added_rows(snapshot: Any) -> int:
+    return int(snapshot.summary().get("added-records") or 0)
 
 
 def _quoted(identifier: str) -> str:
