@@ -92,7 +92,7 @@ format: setup ## apply ruff's formatting and safe fixes
 
 bench: $(SETUP_STAMP) ## benchmarks (minutes; not part of make test); each appends a line to bench/results.md
 	@# All three run even when one misses its target; the exit status says whether any did.
-	@status=0; for bench in extraction transforms whole_run; do \
+	@status=0; for bench in extraction transforms whole_run sql; do \
 		echo "== bench/$$bench.py"; $(BIN)/python bench/$$bench.py || status=1; done; exit $$status
 
 bench-cluster: $(SETUP_STAMP) ## where a workflow's time goes on the cluster of make cluster-up, next to a local run
