@@ -67,6 +67,10 @@ class Lake:
         branch = None
         if audited:
             branch = audit_branch(day)
+            if self._ref_snapshot(table, MAIN) is None:
+                # Nothing published yet: Iceberg cannot replace a branch from an empty main, so the
+                # branch an earlier attempt left (killed, or failed at the gate) starts afresh.
+                self._drop_branch(table, branch)
             # From main as it is now: the gate compares the date's new rows with nothing stale.
             self.spark.sql(f"ALTER TABLE {self.name(table)} CREATE OR REPLACE BRANCH {branch}")
         rows = df.withColumn(SNAPSHOT_DATE, F.lit(day)).select(*table.schema.names)
