@@ -11,9 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.integration.lake_reads import published
 
 from breweries.cli import main
 from breweries.errors import EXIT_OK, ApiError, SettingsError
+from breweries.settings import Settings
+from breweries.stages.gold import GOLD
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]
@@ -56,9 +59,7 @@ def test_breweries_run_against_a_running_replay_produces_gold_for_every_brewery(
         timeout=300,
     )
     assert result.returncode == EXIT_OK, result.stderr[-3000:]
-    gold = spark.read.parquet(
-        str(tmp_path / "gold" / "breweries_by_type_location" / "snapshot_date=2026-01-01")
-    )
+    gold = published(spark, Settings(storage_root=str(tmp_path)), GOLD, "2026-01-01")
     assert gold.groupBy().sum("brewery_count").first()[0] == 11822
     assert {"country", "state", "brewery_type", "brewery_count"} == set(gold.columns)
     # A local run prints the pipeline's story: every line is one of ours, none is the JVM's.

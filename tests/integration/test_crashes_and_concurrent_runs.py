@@ -6,38 +6,46 @@ The kill is real: a `breweries` process gets SIGKILL while Spark is writing silv
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
-from chispa import assert_df_equality
+from tests.integration.lake_reads import main_snapshot, published, referenced_files
 from tests.integration.pipeline_env import pipeline_env
 
 from breweries.cli import main
 from breweries.errors import EXIT_OK, RunDateBusyError
-from breweries.layout import Layout
-from breweries.pipeline import STAGE_NAMES
+from breweries.pipeline import STAGE_NAMES, TABLES
 from breweries.settings import Settings
-from breweries.tables import read_table
-from breweries.transforms.gold import GOLD_SCHEMA
-from breweries.transforms.silver import SILVER_SCHEMA
+from breweries.stages.silver import QUARANTINE, SILVER
+from breweries.state import StateStore
 
 pytestmark = pytest.mark.faults
 
 BREWERIES = Path(sys.executable).parent / "breweries"
 EARLIER, DAY = "2026-03-01", "2026-03-02"
+SKIPPED = "already done for this date: skipped"
+
+
+def skipped(stderr: str) -> list[str]:
+    """The stages a run's log says it skipped, in order."""
+    return re.findall(rf"\[(\w+) {DAY}\] {SKIPPED}", stderr)
 
 
 def stored_files(root: Path) -> dict[str, bytes]:
-    """Every file a reader could see: tables, bronze, reports and state (not staging, not locks)."""
+    """Every file a reader could see: tables' data and metadata, bronze, reports and state (not
+    staging, not locks, not the catalog's database, which a reader sees through the tables)."""
     return {
         str(p.relative_to(root)): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and "_staging" not in p.parts and "_locks" not in p.parts
+        if p.is_file() and not {"_staging", "_locks", "_catalog"} & set(p.parts)
     }
 
 
@@ -56,53 +64,75 @@ def wait_for(condition, what: str, process: subprocess.Popen, timeout: float = 1
         time.sleep(0.01)
 
 
-def test_a_run_killed_while_writing_silver_leaves_every_date_as_it_was_and_a_rerun_completes(
-    tmp_path, monkeypatch, replay_of, snapshot, spark
+def what_readers_see(spark, settings: Settings) -> dict[tuple[str, str], Counter]:
+    """Every table's published rows of both dates."""
+    return {
+        (table.identifier, day): Counter(published(spark, settings, table, day).collect())
+        for table in TABLES
+        for day in (EARLIER, DAY)
+    }
+
+
+def test_a_run_killed_while_writing_silver_leaves_every_date_as_readers_saw_it_and_a_rerun_completes(
+    tmp_path, monkeypatch, replay_of, snapshot, spark, capfd
 ):
     pipeline_env(monkeypatch, tmp_path, replay_of(snapshot).url)
     for day in (EARLIER, DAY):
         assert main(["run", "--date", day]) == EXIT_OK
+    settings = Settings(storage_root=str(tmp_path))
     before = stored_files(tmp_path)
-    layout = Layout(Settings(storage_root=str(tmp_path)))
-    day = date.fromisoformat(DAY)
-    silver_before = read_table(spark, layout.silver_uri(day), SILVER_SCHEMA).cache()
-    gold_before = read_table(spark, layout.gold_uri(day), GOLD_SCHEMA).cache()
-    silver_before.count(), gold_before.count()
+    seen_before = what_readers_see(spark, settings)
+    mains_before = {table.identifier: main_snapshot(spark, settings, table) for table in TABLES}
+    # Every table has rows of both dates, but the quarantine: this source sends nothing to it.
+    assert {key for key, rows in seen_before.items() if not rows} == {
+        (QUARANTINE.identifier, d) for d in (EARLIER, DAY)
+    }
 
-    staging = tmp_path / "silver" / "breweries" / "_staging"
+    silver_data = tmp_path / "silver" / "breweries" / "data"
+    written_before = set(silver_data.rglob("*.parquet"))
     process = subprocess.Popen(
         [BREWERIES, "run", "--date", DAY, "--stages", "silver", "--force"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    # Spark's task files under _temporary exist only while the write is under way.
-    wait_for(
-        lambda: any("_temporary" in str(p) for p in staging.rglob("*.parquet")), "silver writing", process
-    )
+    # Iceberg writes each data file in place; the commit that would reference them comes last.
+    wait_for(lambda: set(silver_data.rglob("*.parquet")) - written_before, "silver writing", process)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
 
+    # The kill did land mid-write: silver has new files, and no commit of the table references them.
+    orphans = {str(p) for p in set(silver_data.rglob("*.parquet")) - written_before}
+    committed = {urlparse(f).path for f in referenced_files(spark, settings, SILVER, every_snapshot=True)}
+    assert orphans and not orphans & committed
     after = stored_files(tmp_path)
-    assert list(staging.iterdir())  # the kill did land mid-write: its staging is still there
-    forgotten = {state_path(stage, DAY) for stage in STAGE_NAMES[1:]}  # silver and everything after it
-    assert {name: body for name, body in before.items() if name not in forgotten} == after
-    assert not any(name in after for name in forgotten)  # nothing claims the date is done
-
-    # The kill released the lock; the rerun skips bronze, rebuilds the rest, cleans the staging.
+    # Nothing stored was changed or removed, and every state record is as it was (none is given up
+    # when a stage starts); what was added is the killed write's own, under silver's table.
+    assert {name: after.get(name) for name in before} == before
+    assert all(name.startswith("silver/breweries/") for name in set(after) - set(before))
+    assert what_readers_see(spark, settings) == seen_before
+    assert {table.identifier: main_snapshot(spark, settings, table) for table in TABLES} == mains_before
+    # The date is still done from the records it had: a plain run has nothing to do.
+    capfd.readouterr()
     assert main(["run", "--date", DAY]) == EXIT_OK
+    assert skipped(capfd.readouterr().err) == list(STAGE_NAMES)
+
+    # The kill released the lock. The killed command completes when run again; its new silver makes
+    # the later stages' records stale, so a plain run rebuilds them and skips bronze and silver.
+    assert main(["run", "--date", DAY, "--stages", "silver", "--force"]) == EXIT_OK
+    capfd.readouterr()
+    assert main(["run", "--date", DAY]) == EXIT_OK
+    assert skipped(capfd.readouterr().err) == ["bronze", "silver"]
     assert not list(tmp_path.rglob("_staging"))
-    assert_df_equality(
-        read_table(spark, layout.silver_uri(day), SILVER_SCHEMA), silver_before, ignore_row_order=True
-    )
-    assert_df_equality(
-        read_table(spark, layout.gold_uri(day), GOLD_SCHEMA), gold_before, ignore_row_order=True
-    )
+    assert what_readers_see(spark, settings) == seen_before
     rerun = stored_files(tmp_path)
     assert {k: v for k, v in rerun.items() if EARLIER in k} == {
         k: v for k, v in before.items() if EARLIER in k
     }
     assert rerun[state_path("bronze", DAY)] == before[state_path("bronze", DAY)]
+    state, day = StateStore(settings.open_store(), settings.state_uri), date.fromisoformat(DAY)
+    assert all(state.current(stage, day) for stage in STAGE_NAMES)
+    assert all(rerun[state_path(stage, DAY)] != before[state_path(stage, DAY)] for stage in STAGE_NAMES[1:])
 
 
 def test_a_second_run_of_a_date_that_is_running_is_refused_and_the_first_completes(

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
+from tests.integration.lake_reads import published
 from tests.integration.pipeline_env import pipeline_env
 
 from breweries.cli import main
 from breweries.errors import EXIT_OK, DataQualityError
-from breweries.layout import Layout
 from breweries.settings import Settings
-from breweries.tables import read_table
-from breweries.transforms.silver import SILVER_SCHEMA
+from breweries.stages.silver import SILVER
 
 pytestmark = pytest.mark.faults
 
@@ -56,12 +55,12 @@ def test_partition_values_from_the_api_cannot_escape_the_table(
     # Everything written stays under the storage root: no ../../etc, no extra state= level.
     assert all(path.resolve().is_relative_to(root.resolve()) for path in all_files(tmp_path / "store"))
     assert not outside.exists() and not (tmp_path / "etc").exists()
-    silver_uri = Layout(Settings(storage_root=str(root))).silver_uri(date.fromisoformat(RUN_DATE))
-    silver_root = Path(silver_uri.removeprefix("file://"))
+    # Iceberg escapes partition values in its file paths (and keeps the values in its metadata).
+    silver_root = root / "silver" / "breweries" / "data" / f"snapshot_date={RUN_DATE}"
     partition_dirs = {p.name for p in silver_root.iterdir() if p.is_dir()}
     assert "country=..%2F..%2Fetc" in partition_dirs and "country=country%3Dx" in partition_dirs
     # The values come back exactly as the API sent them.
-    silver = read_table(spark, "file://" + str(silver_root), SILVER_SCHEMA)
+    silver = published(spark, Settings(storage_root=str(root)), SILVER, date.fromisoformat(RUN_DATE))
     rows = {
         r["country"]: r["state"]
         for r in silver.where(F.col("country").isin("../../etc", "country=x")).collect()
@@ -83,8 +82,11 @@ def test_no_secret_appears_in_logs_reports_or_state(
     assert main(["run", "--date", RUN_DATE]) == DataQualityError.exit_code
     assert len(webhook.messages) == 1  # it did reach the webhook
     output = capfd.readouterr()
-    written = [p.read_bytes() for p in all_files(tmp_path) if p.suffix in (".json", ".txt", ".log")]
-    assert written  # state records, the quality report, manifests, bronze pages
+    # State records, the quality report, manifests, bronze pages; the tables' metadata, their data
+    # files and the catalog's database (snapshot summaries and table properties are in there).
+    suffixes = (".json", ".txt", ".log", ".avro", ".parquet", ".db")
+    written = [p.read_bytes() for p in all_files(tmp_path) if p.suffix in suffixes]
+    assert {".json", ".avro", ".parquet", ".db"} <= {p.suffix for p in all_files(tmp_path)}
     for secret in (SECRET_KEY, SECRET_TOKEN, "xoxb-webhook-token"):
         assert secret not in output.out and secret not in output.err
         assert not any(secret.encode() in content for content in written)

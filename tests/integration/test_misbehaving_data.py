@@ -12,15 +12,15 @@ from datetime import date
 
 import pytest
 from pyspark.sql import functions as F
+from tests.integration.lake_reads import published
 from tests.integration.pipeline_env import pipeline_env
 
 from breweries.cli import main
 from breweries.errors import EXIT_OK
-from breweries.layout import Layout
 from breweries.settings import Settings
-from breweries.tables import read_table
-from breweries.transforms.gold import GOLD_SCHEMA
-from breweries.transforms.silver import QUARANTINE_SCHEMA, SILVER_SCHEMA
+from breweries.stages.gold import GOLD
+from breweries.stages.quality import QUALITY_CHECKS
+from breweries.stages.silver import QUARANTINE, SILVER
 
 pytestmark = pytest.mark.faults
 
@@ -76,13 +76,16 @@ def outcome(tmp_path_factory, spark, snapshot):
     with pytest.MonkeyPatch.context() as monkeypatch, ReplayServer(ReplayState(records)) as replay:
         pipeline_env(monkeypatch, root, replay.url)
         assert main(["run", "--date", RUN_DATE]) == EXIT_OK  # warnings do not stop the run
-    layout, day = Layout(Settings(storage_root=str(root))), date.fromisoformat(RUN_DATE)
-    silver = read_table(spark, layout.silver_uri(day), SILVER_SCHEMA)
-    quarantine = read_table(spark, layout.quarantine_uri(day), QUARANTINE_SCHEMA)
-    gold = read_table(spark, layout.gold_uri(day), GOLD_SCHEMA)
+    settings, day = Settings(storage_root=str(root)), date.fromisoformat(RUN_DATE)
+    silver = published(spark, settings, SILVER, day)
+    quarantine = published(spark, settings, QUARANTINE, day)
+    gold = published(spark, settings, GOLD, day)
     report = json.loads(
         (root / "silver" / "_quality" / f"snapshot_date={RUN_DATE}" / "report.json").read_text()
     )
+    report["table"] = {
+        r["check"]: r.asDict() for r in published(spark, settings, QUALITY_CHECKS, day).collect()
+    }
     return records, {r["id"]: r for r in silver.collect()}, quarantine.collect(), gold, report
 
 
@@ -118,6 +121,9 @@ def test_values_are_typed_and_what_is_odd_is_kept_and_reported(outcome):
     assert checks["known_brewery_type"]["observed"] == 1 and checks["coordinates_in_range"]["observed"] == 1
     assert checks["schema_as_documented"]["message"] == "unexpected fields: rating, tags"
     assert all(c["severity"] == "warning" for c in checks.values())
+    # The checks table says what the report says.
+    assert {name for name, row in report["table"].items() if not row["passed"]} == set(checks)
+    assert report["table"]["schema_as_documented"]["detail"] == "unexpected fields: rating, tags"
 
 
 def test_a_country_without_states_is_counted_under_a_null_state(outcome):

@@ -98,12 +98,24 @@ def test_staging_left_by_killed_runs_is_deleted_with_its_pending_uploads(s3, buc
     assert s3.pending_uploads(bronze) == ["t/_staging/d=10.run3/part-0.parquet"]
 
 
-def test_forgetting_a_stage_unmarks_it_and_every_later_stage_on_s3(s3, buckets) -> None:
+def test_a_record_is_current_only_while_built_from_its_upstreams_latest_runs_on_s3(s3, buckets) -> None:
     state = StateStore(store(s3), f"s3a://{buckets['state']}/_state")
-    for stage in STAGE_NAMES:
-        state.record(StageRun(stage, "2026-01-01", "s", "f", 1.0, 1, 1, "s3a://x", {}))
-    state.forget("quality", RUN_DAY)
-    assert [s for s in STAGE_NAMES if state.get(s, RUN_DAY)] == ["bronze", "silver"]
+
+    def record(stage: str, run_id: str, **inputs: str) -> StageRun:
+        run = StageRun(stage, "2026-01-01", "s", "f", 1.0, 1, 1, "s3a://x", {}, run_id, inputs)
+        state.record(run)
+        return run
+
+    record("bronze", "b1")
+    silver = record("silver", "s1", bronze="b1")
+    record("quality", "q1", bronze="b1", silver="s1")
+    assert [s for s in STAGE_NAMES if state.current(s, RUN_DAY)] == ["bronze", "silver", "quality"]
+    # A newer bronze replaces its record; the records built from the old one stay, but are stale.
+    record("bronze", "b2")
+    assert [s for s in STAGE_NAMES if state.current(s, RUN_DAY)] == ["bronze"]
+    assert state.get("silver", RUN_DAY) == silver
+    assert state.get("bronze", RUN_DAY).run_id == "b2"
+    assert len([k for k in s3.keys(buckets["state"]) if k.startswith("_state/bronze/")]) == 1
 
 
 def test_state_records_are_the_parameters_table_on_s3(s3, buckets) -> None:

@@ -1,20 +1,28 @@
 """The whole pipeline on object storage: every layer in its own bucket on a real S3 server, tables
-through Spark's s3a connector (magic committer), pages, manifests, reports and state through boto3."""
+through Spark's s3a connector and Iceberg's catalog, pages, manifests, reports and state through boto3."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 import pytest
-from tests.integration.s3_runs import Buckets, breweries, download, leftovers, run_env
+from tests.integration.s3_runs import (
+    Buckets,
+    breweries,
+    data_files,
+    key_of,
+    lake,
+    leftovers,
+    published_rows,
+    run_env,
+)
 
 from breweries.api.replay import ReplayServer, ReplayState
 from breweries.errors import EXIT_OK
 from breweries.pipeline import STAGE_NAMES
-from breweries.tables import read_table
-from breweries.transforms.gold import GOLD_SCHEMA
-from breweries.transforms.silver import SILVER_SCHEMA
+from breweries.stages.gold import GOLD
+from breweries.stages.silver import SILVER
+from breweries.stages.silver_anonymized import SILVER_ANONYMIZED
 
 pytestmark = pytest.mark.slow
 
@@ -23,10 +31,10 @@ SERVED = 3000  # the snapshot's first breweries: 30+ countries, every table part
 
 
 @pytest.fixture(scope="module")
-def s3_run(s3_server, snapshot):
+def s3_run(s3_server, snapshot, tmp_path_factory):
     """One run of every stage into five fresh buckets, shared by the tests that inspect it."""
     records = snapshot[:SERVED]
-    buckets = Buckets.fresh(s3_server)
+    buckets = Buckets.fresh(s3_server, tmp_path_factory.mktemp("catalog"))
     with ReplayServer(ReplayState(records)) as replay:
         env = run_env(s3_server, buckets, replay.url)
         result = breweries("run", "--date", RUN_DATE, env=env)
@@ -39,30 +47,27 @@ def test_every_layer_is_in_its_own_bucket(s3_run) -> None:
     tops = {bucket: {key.split("/")[0] for key in s3.keys(bucket)} for bucket in buckets.all()}
     assert tops == {
         buckets.bronze: {"breweries"},
-        buckets.silver: {"breweries", "_quarantine", "_quality"},
+        buckets.silver: {"breweries", "quarantine", "quality_checks", "_quality"},
         buckets.silver_anonymized: {"breweries"},
         buckets.gold: {"breweries_by_type_location"},
         buckets.state: {"_state"},
     }
 
 
-def test_gold_on_s3_equals_an_independent_count_of_what_was_served(s3_run, spark, tmp_path) -> None:
+def test_gold_on_s3_equals_an_independent_count_of_what_was_served(s3_run) -> None:
     s3, buckets, _, records = s3_run
-    prefix = f"breweries_by_type_location/snapshot_date={RUN_DATE}"
-    gold = read_table(spark, str(download(s3, buckets.gold, prefix, tmp_path)), GOLD_SCHEMA)
+    gold = published_rows(s3, buckets, GOLD, RUN_DATE)
     expected = Counter((r["country"], r["state_province"], r["brewery_type"]) for r in records)
-    assert {(r.country, r.state, r.brewery_type): r.brewery_count for r in gold.collect()} == dict(expected)
+    assert {(r["country"], r["state"], r["brewery_type"]): r["brewery_count"] for r in gold} == dict(expected)
+    assert len(gold) == len(expected)  # one row per country, state and type
 
 
-def test_anonymized_silver_on_s3_holds_no_raw_name_or_phone(s3_run, spark, tmp_path) -> None:
+def test_anonymized_silver_on_s3_holds_no_raw_name_or_phone(s3_run) -> None:
     s3, buckets, _, records = s3_run
-    prefix = f"breweries/snapshot_date={RUN_DATE}"
-    anonymized = read_table(
-        spark, str(download(s3, buckets.silver_anonymized, prefix, tmp_path / "a")), SILVER_SCHEMA
-    )
+    anonymized = published_rows(s3, buckets, SILVER_ANONYMIZED, RUN_DATE)
     raw = {r[c] for r in records for c in ("name", "phone") if r[c]}
-    tokens = {v for row in anonymized.select("name", "phone").collect() for v in row if v}
-    assert anonymized.count() == len(records) and tokens and not raw & tokens
+    tokens = {row[c] for row in anonymized for c in ("name", "phone") if row[c]}
+    assert len(anonymized) == len(records) and tokens and not raw & tokens
 
 
 def test_nothing_is_left_behind_no_staging_no_magic_no_pending_upload(s3_run) -> None:
@@ -70,19 +75,27 @@ def test_nothing_is_left_behind_no_staging_no_magic_no_pending_upload(s3_run) ->
     assert leftovers(s3, buckets) == {}
 
 
-def test_tables_were_committed_by_the_magic_committer_and_marked_complete_last(s3_run) -> None:
+def test_tables_are_committed_by_the_catalog_after_every_file_they_read(s3_run) -> None:
     s3, buckets, _, _ = s3_run
-    for bucket, table in ((buckets.silver, "breweries"), (buckets.gold, "breweries_by_type_location")):
-        folder = f"{table}/snapshot_date={RUN_DATE}/"
-        # S3A's committers write a JSON manifest as _SUCCESS, naming themselves.
-        marker = json.loads(s3.client().get_object(Bucket=bucket, Key=folder + "_SUCCESS")["Body"].read())
-        assert marker["committer"] == "magic", bucket
+    catalog = lake(s3, buckets)
+    for table in (SILVER, SILVER_ANONYMIZED, GOLD):
+        # The commit point is the catalog's pointer to a metadata file: it is written after every
+        # data file the snapshot reads, each of which is in the table's own folder of its bucket.
+        bucket, metadata_key = key_of(catalog.load_table(table.identifier).metadata_location)
+        folder = f"{table.name}/"
+        assert metadata_key.startswith(folder + "metadata/"), table.identifier
         written = {
             o["Key"]: o["LastModified"]
             for page in s3.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=folder)
             for o in page["Contents"]
         }
-        assert written[folder + "_SUCCESS"] == max(written.values()), bucket
+        files = [key_of(f["file_path"]) for f in data_files(s3, buckets, table)]
+        assert files and all(b == bucket and k.startswith(folder + "data/") for b, k in files), (
+            table.identifier
+        )
+        assert all(written[k] <= written[metadata_key] for _, k in files), table.identifier
+        assert written[metadata_key] == max(written.values()), table.identifier
+        assert not [k for k in written if k.endswith("_SUCCESS")], table.identifier
 
 
 def test_the_state_on_s3_is_what_status_shows_and_a_rerun_skips_every_stage(s3_run) -> None:
@@ -102,19 +115,20 @@ def test_the_state_on_s3_is_what_status_shows_and_a_rerun_skips_every_stage(s3_r
     } == before
 
 
-def test_force_after_the_source_changed_leaves_no_stale_object(s3_run, spark, tmp_path) -> None:
+def test_force_after_the_source_changed_leaves_no_stale_row_or_file_published(s3_run) -> None:
     s3, buckets, env, records = s3_run
     gone = next(r["state_province"] for r in records if r["country"] == "United States")
     remaining = [r for r in records if r["state_province"] != gone]
     with ReplayServer(ReplayState(remaining)) as replay:
         forced = breweries("run", "--date", RUN_DATE, "--force", env={**env, "BREWERIES_API_URL": replay.url})
     assert forced.returncode == EXIT_OK, forced.stderr[-3000:]
-    for bucket in (buckets.silver, buckets.silver_anonymized, buckets.gold):
-        stale = [
-            k for k in s3.keys(bucket) if f"state={gone.replace(' ', '%20')}" in k or f"state={gone}/" in k
-        ]
-        assert stale == [], bucket
-    prefix = f"breweries_by_type_location/snapshot_date={RUN_DATE}"
-    gold = read_table(spark, str(download(s3, buckets.gold, prefix, tmp_path)), GOLD_SCHEMA)
-    assert gold.groupBy().sum("brewery_count").first()[0] == len(remaining)
+    # The files the published snapshots read: none holds the state that is gone (earlier snapshots
+    # keep theirs, for time travel, until `breweries maintain` expires them).
+    for table in (SILVER, SILVER_ANONYMIZED):
+        states = {f["partition"]["state"] for f in data_files(s3, buckets, table)}
+        assert states and gone not in states, table.identifier
+        assert not [r for r in published_rows(s3, buckets, table, RUN_DATE) if r["state"] == gone]
+    gold = published_rows(s3, buckets, GOLD, RUN_DATE)
+    assert sum(r["brewery_count"] for r in gold) == len(remaining)
+    assert gone not in {r["state"] for r in gold}
     assert leftovers(s3, buckets) == {}

@@ -109,5 +109,6 @@ def test_a_failed_crawl_leaves_the_dates_previous_bronze_and_state_untouched(
 
     assert bronze_files(tmp_path) == before  # every page and the manifest, byte for byte
     assert not list(tmp_path.rglob("_staging"))
-    # --force gave up the old record before crawling: nothing claims the date is done.
-    assert not state.exists() and recorded
+    assert not [p for p in tmp_path.rglob("*") if p.is_file() and "_candidates" in p.parts]
+    # A record is only replaced by a newer success: the date's crawl is still the one recorded.
+    assert state.read_bytes() == recorded
