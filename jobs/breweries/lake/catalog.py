@@ -83,7 +83,9 @@ def use_catalog(spark: SparkSession, settings: Settings) -> str:
     if spark.conf.get(f"{prefix}.uri", None) != properties["uri"]:
         for key in [k for k in spark.conf.getAll if k.startswith(f"{prefix}.")]:
             spark.conf.unset(key)
-        for key, value in properties.items():
+        # No cache of loaded tables: a commit by another process (another date's run, a
+        # maintenance job) is seen at the next read, not up to the cache's expiry later.
+        for key, value in {**properties, "cache-enabled": "false"}.items():
             spark.conf.set(f"{prefix}.{key}", value)
         spark.conf.set(prefix, "org.apache.iceberg.spark.SparkCatalog")
         spark._jsparkSession.sessionState().catalogManager().reset()
