@@ -77,7 +77,7 @@ client = boto3.session.Session().client(
 )
 existing = {b["Name"] for b in client.list_buckets()["Buckets"]}
 for name, value in sorted(os.environ.items()):
-    if (name.endswith("_URI") or name == "BREWERIES_STORAGE_ROOT") and name.startswith("BREWERIES_"):
+    if name.startswith("BREWERIES_") and value.startswith("s3a://"):
         bucket = value.removeprefix("s3a://").split("/")[0]
         if bucket not in existing:
             client.create_bucket(Bucket=bucket)
