@@ -23,11 +23,24 @@ STAGES: tuple[Stage, ...] = (
         "quality",
         quality.run,
         upstream=("bronze", "silver"),
+        reads=(SILVER, QUARANTINE),
         writes=(QUALITY_CHECKS,),
         publishes=("bronze", "silver"),
     ),
-    Stage("silver_anonymized", silver_anonymized.run, upstream=("quality",), writes=(SILVER_ANONYMIZED,)),
-    Stage("gold", gold.run, upstream=("quality", "silver_anonymized"), writes=(GOLD,)),
+    Stage(
+        "silver_anonymized",
+        silver_anonymized.run,
+        upstream=("quality",),
+        reads=(SILVER,),
+        writes=(SILVER_ANONYMIZED,),
+    ),
+    Stage(
+        "gold",
+        gold.run,
+        upstream=("quality", "silver_anonymized"),
+        reads=(SILVER_ANONYMIZED,),
+        writes=(GOLD,),
+    ),
 )
 
 STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)

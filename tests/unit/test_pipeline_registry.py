@@ -27,6 +27,14 @@ def test_every_stage_runs_after_the_stages_it_reads() -> None:
         assert set(each.upstream) <= set(STAGE_NAMES[:position]), each.name
 
 
+def test_a_stage_reads_only_tables_its_upstream_stages_write_or_publish() -> None:
+    for each in STAGES:
+        for table in each.reads:
+            assert writer(table).name in each.upstream or any(
+                writer(table).name in stage(u).publishes for u in each.upstream
+            ), (each.name, table.identifier)
+
+
 def test_every_table_has_exactly_one_writer() -> None:
     written = [t for s in STAGES for t in s.writes]
     assert sorted(t.identifier for t in written) == sorted(t.identifier for t in TABLES)

@@ -37,6 +37,7 @@ class Stage:
     name: str  # the CLI's, the state records', the logs' and the chart values' name
     run: Callable[[StageContext], StageResult]
     upstream: tuple[str, ...] = ()  # stages whose output for the same date it reads
+    reads: tuple[Table, ...] = ()  # the tables whose run-date rows it reads
     writes: tuple[Table, ...] = ()  # the tables it commits the run date's rows to
     # Its output waits for the quality gate: on an audit branch (tables) or beside the previous
     # crawl (bronze), until a stage that `publishes` it succeeds.
@@ -85,6 +86,8 @@ class StageContext:
 
     def read(self, table: Table) -> DataFrame:
         """The run date's rows of ``table``: as audited when this stage checks them, else as published."""
+        if table not in self.stage.reads:
+            raise ValueError(f"stage {self.stage.name} does not read {table.identifier}")
         return self.lake.read(table, self.run_date, self.audited_snapshots.get(table.identifier))
 
     def write(self, table: Table, df: DataFrame) -> Commit:
