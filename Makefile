@@ -19,7 +19,7 @@ KIND_CLUSTER     ?= breweries
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo run minio minio-down test test-fast e2e lint format bench bench-cluster images images-standin images-test images-kind images-pin \
+.PHONY: help setup demo run minio minio-down test test-fast e2e lint format bench bench-cluster images images-standin images-postgres images-test images-kind images-pin \
 	cluster-up cluster-down cluster-check cluster-up-kind cluster-down-kind clean
 
 help: ## list the targets
@@ -77,7 +77,7 @@ lint: setup $(LINT_STAMP) ## ruff, mypy, hadolint on the Dockerfiles, argo lint 
 	$(BIN)/ruff check jobs tests bench images
 	$(BIN)/ruff format --check jobs tests bench images
 	$(BIN)/mypy
-	$(TOOLS)/lint/bin/hadolint images/base/Dockerfile images/stage/Dockerfile images/spark-standin/Dockerfile \
+	$(TOOLS)/lint/bin/hadolint images/base/Dockerfile images/stage/Dockerfile images/spark-standin/Dockerfile images/postgres/Dockerfile \
 		k8s/images/*/Dockerfile k8s/check/Dockerfile
 	rm -rf $(TOOLS)/rendered
 	$(HELM) template breweries helm/breweries --namespace breweries --output-dir $(TOOLS)/rendered/defaults >/dev/null
@@ -107,6 +107,10 @@ images-test: images $(S3_SERVER) ## the images' contract, and the five stage ima
 images-standin: ## build breweries-spark-standin:4.0.1-bookworm, apache/spark's stand-in (debootstrap + pyspark)
 	k8s/tools/docker-engine.sh
 	images/spark-standin/build.sh
+
+images-postgres: ## build the PostgreSQL image of the tables' catalog (debootstrap + Debian's postgresql-15; make cluster-up runs it)
+	k8s/tools/docker-engine.sh
+	images/postgres/build.sh
 
 images-kind: images ## load the images into the kind cluster $(KIND_CLUSTER)
 	kind load docker-image --name $(KIND_CLUSTER) $(IMAGE_REPOSITORY)-base:$(VERSION) \
