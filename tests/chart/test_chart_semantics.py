@@ -143,7 +143,9 @@ def test_cron_workflow_runs_daily_in_utc_and_passes_the_scheduled_date(default_m
 def test_no_secret_value_is_rendered_inline(all_on_manifests) -> None:
     # Every credential reaches a container through secretKeyRef; no env var holding a secret has a value.
     secret_names = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "BREWERIES_PSEUDONYMIZATION_KEY",
-                    "BREWERIES_WEBHOOK_URL", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"}  # fmt: skip
+                    "BREWERIES_WEBHOOK_URL", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD",
+                    "BREWERIES_CATALOG_USER", "BREWERIES_CATALOG_PASSWORD", "POSTGRES_USER",
+                    "POSTGRES_PASSWORD"}  # fmt: skip
     envs = list(_env_vars(all_on_manifests))
     assert {e["name"] for e in envs} & secret_names == secret_names
     for env in envs:

@@ -29,10 +29,12 @@ def test_helm_lint_strict_passes(values: list[str]) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_defaults_render_the_workflow_template_cron_workflow_and_rbac(default_manifests) -> None:
+def test_defaults_render_the_workflow_template_cron_workflow_rbac_and_the_catalog(default_manifests) -> None:
     kinds = sorted(m["kind"] for m in default_manifests)
     assert kinds == sorted(
-        ["WorkflowTemplate", "CronWorkflow"] + ["ServiceAccount", "Role", "RoleBinding"] * 2
+        ["WorkflowTemplate", "CronWorkflow"]
+        + ["ServiceAccount", "Role", "RoleBinding"] * 2
+        + ["StatefulSet", "Service"]  # the tables' catalog: the chart's PostgreSQL
     )
 
 

@@ -10,6 +10,7 @@ from tests.chart.manifests import REPO
 BASE = (REPO / "images" / "base" / "Dockerfile").read_text()
 STAGE = (REPO / "images" / "stage" / "Dockerfile").read_text()
 STANDIN = (REPO / "images" / "spark-standin" / "Dockerfile").read_text()
+POSTGRES = (REPO / "images" / "postgres" / "Dockerfile").read_text()
 REQUIREMENTS = (REPO / "images" / "requirements.txt").read_text()
 
 
@@ -26,23 +27,36 @@ def test_the_base_image_is_a_pinned_spark_release_matching_the_pinned_pyspark() 
     assert f'"pyspark=={image_version}"' in (REPO / "pyproject.toml").read_text()
 
 
-def test_the_s3a_connector_versions_match_hadoop_3_4_1_and_are_checked_in_the_build() -> None:
+def test_the_connector_jars_match_hadoop_3_4_1_and_the_tables_and_are_checked_in_the_build() -> None:
     pins = (REPO / "images" / "connector-jars.sha256").read_text()
+    coordinates = {c: g for g, c in re.findall(r"^# maven (\w+): (\S+)$", pins, re.MULTILINE)}
     for coordinate in (
         "org.apache.hadoop:hadoop-aws:3.4.1",
         "software.amazon.awssdk:bundle:2.24.6",
         "org.apache.spark:spark-hadoop-cloud_2.13:4.0.1",
     ):
-        assert f"# maven: {coordinate}" in pins
-    assert len(re.findall(r"^[0-9a-f]{64}  \S+\.jar$", pins, re.MULTILINE)) == 3
-    # A corrupted or swapped jar stops the build.
+        assert coordinates.get(coordinate) == "s3a", coordinate
+    # Iceberg's runtime for Spark 4.0 and the catalog's JDBC drivers (SQLite locally, PostgreSQL in
+    # a cluster) are pinned too.
+    tables = {c.rsplit(":", 1)[0] for c, group in coordinates.items() if group == "tables"}
+    assert tables == {
+        "org.apache.iceberg:iceberg-spark-runtime-4.0_2.13",
+        "org.xerial:sqlite-jdbc",
+        "org.postgresql:postgresql",
+    }
+    jars = re.findall(r"^[0-9a-f]{64}  (\S+\.jar)$", pins, re.MULTILINE)
+    assert sorted(jars) == sorted(f"{c.split(':')[1]}-{c.split(':')[2]}.jar" for c in coordinates)
+    # Every pinned jar goes into Spark's jars, and a corrupted or swapped one stops the build.
+    build = (REPO / "images" / "build.sh").read_text()
+    assert "images/connector-jars.sha256" in build and "dist/jars/" in build
+    assert "COPY dist/jars/ /opt/spark/jars/" in BASE
     assert "connector-jars.sha256" in BASE and "sha256sum --check --strict" in BASE
 
 
 def test_no_image_build_downloads_anything() -> None:
     # The inputs are fetched on the host with the registries' own clients and checked there; a
     # `# syntax=` line would make BuildKit pull its frontend from an image registry.
-    for dockerfile in (BASE, STAGE, STANDIN):
+    for dockerfile in (BASE, STAGE, STANDIN, POSTGRES):
         assert not re.search(r"wget|curl|ADD +https?:|^# *syntax=", dockerfile, re.MULTILINE)
     assert "--no-index" in BASE and "--require-hashes" in BASE
 
@@ -78,3 +92,12 @@ def test_images_run_as_uid_185_not_root() -> None:
     for dockerfile in (BASE, STAGE, STANDIN):
         users = re.findall(r"^USER (\S+)$", dockerfile, re.MULTILINE)
         assert users[-1] == "185"
+
+
+def test_the_catalogs_postgresql_image_is_non_root_and_pinned() -> None:
+    # The official postgres image's user; the chart runs it under a high uid of its own.
+    assert re.findall(r"^USER (\S+)$", POSTGRES, re.MULTILINE)[-1] == "999:999"
+    versions = (REPO / "k8s" / "versions.env").read_text()
+    assert re.search(r"^POSTGRESQL_DEB=15\.\d+-\S+", versions, re.MULTILINE)
+    build = (REPO / "images" / "postgres" / "build.sh").read_text()
+    assert '"postgresql-15=$pin"' in build

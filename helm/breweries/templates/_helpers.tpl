@@ -67,6 +67,35 @@ app.kubernetes.io/part-of: breweries
 {{- end -}}
 {{- end -}}
 
+{{- define "breweries.postgresqlName" -}}
+{{- printf "%s-postgresql" (include "breweries.fullname" .) -}}
+{{- end -}}
+
+{{/* The tables' catalog, a JDBC URL: catalog.uri, or the chart's PostgreSQL (the schema allows exactly one). */}}
+{{- define "breweries.catalogUri" -}}
+{{- if .Values.catalog.uri -}}
+{{- .Values.catalog.uri -}}
+{{- else if .Values.catalog.postgresql.enabled -}}
+{{- printf "jdbc:postgresql://%s:5432/%s" (include "breweries.postgresqlName" .) .Values.catalog.postgresql.database -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Where a stage's driver finds the catalog, and its credentials from the existing Secret, never inline. */}}
+{{- define "breweries.catalogEnv" -}}
+- name: BREWERIES_CATALOG_URI
+  value: {{ include "breweries.catalogUri" . | quote }}
+- name: BREWERIES_CATALOG_USER
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.catalog.credentials.secretName }}
+      key: {{ .Values.catalog.credentials.userKey }}
+- name: BREWERIES_CATALOG_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.catalog.credentials.secretName }}
+      key: {{ .Values.catalog.credentials.passwordKey }}
+{{- end -}}
+
 {{/*
 The pipeline's stages in run order (breweries.pipeline.STAGES; tests/chart checks that they agree):
 the name is the CLI's and the key in values.stages, the component names images and objects, which

@@ -94,7 +94,7 @@ spec:
       {{- include "breweries.sparkPodTemplate" (dict "root" $root "container" "spark-kubernetes-executor" "env" (include "breweries.s3CredentialsEnv" $root)) | nindent 6 }}
 {{- end -}}
 
-{{/* A stage driver's environment: which stage, the pipeline's settings, its secrets. */}}
+{{/* A stage driver's environment: which stage, the pipeline's settings, the tables' catalog, its secrets. */}}
 {{- define "breweries.driverEnv" -}}
 {{- $root := .root -}}
 - name: BREWERIES_STAGE
@@ -106,6 +106,7 @@ spec:
     fieldRef:
       fieldPath: metadata.labels['sparkoperator.k8s.io/app-name']
 {{ include "breweries.pipelineEnv" $root }}
+{{ include "breweries.catalogEnv" $root }}
 {{ include "breweries.s3CredentialsEnv" $root }}
 {{- if eq .stage.name "silver_anonymized" }}
 - name: BREWERIES_PSEUDONYMIZATION_KEY
