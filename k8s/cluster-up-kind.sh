@@ -50,8 +50,12 @@ secret() { # name, then key=value pairs
 }
 secret breweries-s3 "AWS_ACCESS_KEY_ID=breweries" "AWS_SECRET_ACCESS_KEY=$(openssl rand -hex 24)"
 secret breweries-pseudonymization "key=$(openssl rand -hex 32)"
+# The tables' catalog: the chart's PostgreSQL (the official postgres image, its data on kind's
+# default StorageClass) makes its superuser from this Secret on first start.
+secret breweries-catalog "username=breweries" "password=$(openssl rand -hex 24)"
 
 "$helm" upgrade --install breweries helm/breweries --namespace breweries \
-  --set minio.enabled=true --set image.tag="$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)" \
+  --set minio.enabled=true --set catalog.postgresql.enabled=true \
+  --set image.tag="$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)" \
   --wait
 echo "ready: argo submit -n breweries --from workflowtemplate/breweries -p run-date=$(date -u +%F) --watch"

@@ -11,6 +11,9 @@ source k8s/cluster/pki.sh
 source k8s/cluster/configs.sh
 HELM="${HELM:-$BIN/helm}"
 BREWERIES_IMAGES=localhost/breweries
+# The uid the chart runs PostgreSQL as (helm/breweries/templates/postgresql-statefulset.yaml): it
+# owns the catalog's data folder.
+POSTGRESQL_UID=10999
 
 preflight() {
   [ "$(id -u)" = 0 ] || die "the local cluster runs containerd, the kubelet and iptables: run it as root (or use make cluster-up-kind)"
@@ -137,8 +140,8 @@ spark_operator() {
     --wait --timeout 5m >/dev/null
 }
 
-# The breweries chart as release `breweries` in namespace `breweries`, with
-# minio.enabled=true and the images from k8s/tools/load-images.sh. Its trial Secrets already are:
+# The breweries chart as release `breweries` in namespace `breweries`, with minio.enabled=true,
+# the catalog's PostgreSQL and the images from k8s/tools/load-images.sh. Its trial Secrets already are:
 # random values, generated here and never written to disk (etcd's data is in memory).
 breweries() {
   secret() { # name, then key=value pairs
@@ -151,6 +154,20 @@ breweries() {
   }
   secret breweries-s3 "AWS_ACCESS_KEY_ID=breweries" "AWS_SECRET_ACCESS_KEY=$(openssl rand -hex 24)"
   secret breweries-pseudonymization "key=$(openssl rand -hex 32)"
+  # The tables' catalog: the chart's PostgreSQL, its data in a folder of this machine that outlives
+  # the pod. That data was made with the password of its Secret: when neither the Secret nor the
+  # volume is known to the cluster (etcd starts empty after cluster-down), the folder is a previous
+  # cluster's, and the database starts anew with the new Secret.
+  local catalog_volume="$CLUSTER/volumes/catalog"
+  if ! kubectl get secret -n breweries breweries-catalog >/dev/null 2>&1 \
+    && ! kubectl get persistentvolume breweries-catalog >/dev/null 2>&1; then
+    rm -rf "$catalog_volume"
+  fi
+  secret breweries-catalog "username=breweries" "password=$(openssl rand -hex 24)"
+  mkdir -p "$catalog_volume"
+  chown "$POSTGRESQL_UID:$POSTGRESQL_UID" "$catalog_volume"
+  chmod 700 "$catalog_volume"
+  sed -e "s|@PATH@|$catalog_volume|" -e "s|@SIZE@|1Gi|" k8s/cluster/catalog-volume.yaml | kubectl apply -f - >/dev/null
 
   # The project's images (make images, cached), named under localhost/ so that a missing one fails
   # at once instead of sending the kubelet to a registry; then the chart, sized for this node.
@@ -160,13 +177,19 @@ breweries() {
     images/build.sh
   images+=("$BREWERIES_IMAGES-base:$version")
   for stage in $STAGES; do images+=("$BREWERIES_IMAGES-${stage//_/-}:$version"); done
+  local postgresql_image
+  postgresql_image="$(images/postgres/build.sh)"
+  images+=("$postgresql_image")
   k8s/tools/load-images.sh "${images[@]}"
   # The cluster cannot reach the real API: the chart serves the bundled snapshot in its place.
-  log "installing the breweries chart (release breweries, namespace breweries, MinIO and the API replay on)"
+  log "installing the breweries chart (release breweries, namespace breweries, MinIO, PostgreSQL and the API replay on)"
   "$HELM" upgrade --install breweries helm/breweries --kubeconfig "$KUBECONFIG_FILE" --namespace breweries \
     --values helm/breweries/values-small.yaml --set minio.enabled=true --set apiReplay.enabled=true \
     --set image.repository="$BREWERIES_IMAGES" --set image.tag="$version" \
     --set minio.image="$(image minio)" --set minio.mcImage="$(image mc)" \
+    --set catalog.postgresql.enabled=true --set catalog.postgresql.image="$postgresql_image" \
+    --set catalog.postgresql.persistence.storageClassName=breweries-local \
+    --set-string "catalog.postgresql.podAnnotations.breweries\.local/image-id=$(docker image inspect -f '{{.Id}}' "$postgresql_image" | cut -c8-19)" \
     --wait --timeout 5m >/dev/null
 }
 
