@@ -1,6 +1,7 @@
 """The product on a real cluster, as a user runs it: `argo submit` of the WorkflowTemplate the chart
-installs, five SparkApplications run by the Spark Operator, data in the chart's MinIO, and what can
-go wrong: an empty source, a lost driver, a stopped workflow. `make cluster-up`, then `make e2e`.
+installs, five SparkApplications run by the Spark Operator, data in the chart's MinIO, the tables in
+the Iceberg catalog on the chart's PostgreSQL, and what can go wrong: an empty source, a lost driver,
+a restarted catalog, a stopped workflow. `make cluster-up`, then `make e2e`.
 
 The API is served inside the cluster by the chart's own replay (apiReplay.enabled), and an empty
 source and a webhook sink that keeps what the exit handler posts by tests/e2e/manifests/fixtures.yaml.
@@ -13,6 +14,7 @@ import time
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -32,9 +34,8 @@ from tests.e2e.cluster import (
 )
 from tests.s3_server import S3Server
 
-from breweries.pipeline import STAGES
-from breweries.tables import read_table
-from breweries.transforms.gold import GOLD_SCHEMA
+from breweries.lake.catalog import CATALOG
+from breweries.pipeline import STAGES, TABLES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(bool(unavailable()), reason=unavailable() or "")]
 
@@ -42,6 +43,7 @@ FIXTURES = Path(__file__).with_name("manifests") / "fixtures.yaml"
 EMPTY_API = "http://breweries-e2e-api-empty:8080/v1"
 SINK = "breweries-e2e-webhook"
 RUN_DATE, EMPTY_DATE, LOST_DRIVER_DATE = "2026-06-01", "2026-06-02", "2026-06-03"
+GOLD = "gold.breweries_by_type_location"
 
 
 def point_the_chart_at(api_url: str | None) -> None:
@@ -83,17 +85,46 @@ def minio(cluster) -> S3Server:
     )
 
 
+@pytest.fixture(scope="module")
+def lake(cluster, minio):
+    """The tables as a reader outside the cluster sees them: PyIceberg's SQL catalog on the chart's
+    PostgreSQL (its Service's cluster IP), with the credentials of its Secret, and the tables' files
+    in the chart's MinIO. No project code reads them."""
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    values = json.loads(helm("get", "values", "breweries", "--all", "-o", "json").stdout)["catalog"]
+    address = get_json("service", "breweries-postgresql")["spec"]["clusterIP"]
+    credentials = secret_values(values["credentials"]["secretName"])
+    user = quote(credentials[values["credentials"]["userKey"]], safe="")
+    password = quote(credentials[values["credentials"]["passwordKey"]], safe="")
+    database = values["postgresql"]["database"]
+    return SqlCatalog(
+        CATALOG,  # the catalog's name in the JDBC tables: the pipeline's
+        uri=f"postgresql+psycopg2://{user}:{password}@{address}:5432/{database}",
+        **{
+            # A reader: it never creates the catalog's tables, and checks a pooled connection
+            # before use (the catalog's pod restarts in a test below).
+            "init_catalog_tables": "false",
+            "pool_pre_ping": "true",
+            "s3.endpoint": minio.endpoint,
+            "s3.access-key-id": minio.access_key,
+            "s3.secret-access-key": minio.secret_key,
+            "s3.region": "us-east-1",
+        },
+    )
+
+
 def webhook_messages() -> list[dict]:
     address = get_json("service", SINK)["spec"]["clusterIP"]
     return requests.get(f"http://{address}:8080/", timeout=10).json()
 
 
-def gold_counts(minio: S3Server, spark, run_date: str, folder: Path) -> dict:
-    from tests.integration.s3_runs import download
+def gold_counts(lake, run_date: str) -> dict:
+    """Gold for the date, read through the catalog: what its main branch publishes now."""
+    from pyiceberg.expressions import EqualTo
 
-    prefix = f"breweries_by_type_location/snapshot_date={run_date}"
-    gold = read_table(spark, str(download(minio, "breweries-gold", prefix, folder)), GOLD_SCHEMA)
-    return {(r.country, r.state, r.brewery_type): r.brewery_count for r in gold.collect()}
+    rows = lake.load_table(GOLD).scan(row_filter=EqualTo("snapshot_date", run_date)).to_arrow().to_pylist()
+    return {(r["country"], r["state"], r["brewery_type"]): r["brewery_count"] for r in rows}
 
 
 def snapshot_counts(snapshot) -> dict:
@@ -121,10 +152,42 @@ def test_a_submitted_run_succeeds_with_one_spark_application_per_stage(first_run
     assert {state(a) for a in applications} == {"COMPLETED"}
 
 
-def test_gold_in_minio_equals_an_independent_count_of_what_the_api_served(
-    first_run, minio, spark, snapshot, tmp_path
+def test_gold_read_through_the_catalog_equals_an_independent_count_of_what_the_api_served(
+    first_run, lake, snapshot
 ) -> None:
-    assert gold_counts(minio, spark, RUN_DATE, tmp_path) == snapshot_counts(snapshot)
+    # Every table the stages write is in the catalog, with a current snapshot.
+    listed = {
+        ".".join(ident) for namespace in lake.list_namespaces() for ident in lake.list_tables(namespace)
+    }
+    assert {t.identifier for t in TABLES} <= listed
+    for table in TABLES:
+        assert lake.load_table(table.identifier).current_snapshot() is not None, table.identifier
+    assert gold_counts(lake, RUN_DATE) == snapshot_counts(snapshot)
+
+
+def test_no_driver_logs_the_catalogs_password(first_run) -> None:
+    values = json.loads(helm("get", "values", "breweries", "--all", "-o", "json").stdout)["catalog"]
+    password = secret_values(values["credentials"]["secretName"])[values["credentials"]["passwordKey"]]
+    for stage in STAGES:
+        selector = f"spark-role=driver,app.kubernetes.io/component={stage.component}"
+        assert password not in kubectl("logs", "-l", selector, "--tail=-1").stdout, stage.name
+
+
+def test_the_catalog_keeps_the_tables_when_its_pod_restarts(first_run, lake) -> None:
+    before = {t.identifier: lake.load_table(t.identifier).current_snapshot().snapshot_id for t in TABLES}
+    kubectl("delete", "pod", "breweries-postgresql-0", "--wait=true", timeout=180)
+    kubectl("rollout", "status", "statefulset/breweries-postgresql", "--timeout", "180s", timeout=240)
+    deadline = time.monotonic() + 120
+    while True:  # the Service answers once the new pod is ready
+        try:
+            after = {
+                t.identifier: lake.load_table(t.identifier).current_snapshot().snapshot_id for t in TABLES
+            }
+            break
+        except Exception:  # the connection is refused until PostgreSQL is up again
+            assert time.monotonic() < deadline, "the catalog did not answer after its pod restarted"
+            time.sleep(2)
+    assert after == before
 
 
 def test_the_readmes_log_command_shows_each_stages_json_lines(first_run) -> None:
@@ -149,7 +212,7 @@ def test_rerunning_the_date_skips_every_stage(first_run, minio) -> None:
     } == records
 
 
-def test_force_rebuilds_every_stage(first_run, minio, spark, snapshot, tmp_path) -> None:
+def test_force_rebuilds_every_stage(first_run, minio, lake, snapshot) -> None:
     before = {key: minio.client().head_object(Bucket="breweries-state", Key=key)["LastModified"]
               for key in minio.keys("breweries-state") if f"run_date={RUN_DATE}" in key}  # fmt: skip
     forced = submit("--from", "workflowtemplate/breweries", "-p", f"run-date={RUN_DATE}", "-p", "force=true")
@@ -158,7 +221,7 @@ def test_force_rebuilds_every_stage(first_run, minio, spark, snapshot, tmp_path)
         key: minio.client().head_object(Bucket="breweries-state", Key=key)["LastModified"] for key in before
     }
     assert len(before) == len(STAGES) and all(after[key] > before[key] for key in before)
-    assert gold_counts(minio, spark, RUN_DATE, tmp_path) == snapshot_counts(snapshot)
+    assert gold_counts(lake, RUN_DATE) == snapshot_counts(snapshot)
 
 
 def test_an_empty_source_fails_at_the_quality_gate_once_and_notifies(cluster, minio) -> None:
@@ -188,7 +251,7 @@ def test_an_empty_source_fails_at_the_quality_gate_once_and_notifies(cluster, mi
 
 
 def test_a_driver_pod_deleted_mid_stage_is_retried_with_backoff_and_the_run_succeeds(
-    cluster, minio, spark, snapshot, tmp_path
+    cluster, lake, snapshot
 ) -> None:
     workflow = submit("--from", "workflowtemplate/breweries", "-p", f"run-date={LOST_DRIVER_DATE}")
     deadline = time.monotonic() + 1200
@@ -204,7 +267,7 @@ def test_a_driver_pod_deleted_mid_stage_is_retried_with_backoff_and_the_run_succ
     attempts = stage_nodes(workflow, "silver")
     assert len(attempts) == 2 and attempts[0]["phase"] != "Succeeded" and attempts[1]["phase"] == "Succeeded"
     assert (started(attempts[1]) - finished(attempts[0])).total_seconds() >= 2  # the first backoff: 2 s
-    assert gold_counts(minio, spark, LOST_DRIVER_DATE, tmp_path) == snapshot_counts(snapshot)
+    assert gold_counts(lake, LOST_DRIVER_DATE) == snapshot_counts(snapshot)
 
 
 def test_the_daily_cron_runs_today_and_a_stopped_workflow_leaves_no_spark_application_running(
