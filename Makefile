@@ -91,7 +91,7 @@ format: setup ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix jobs tests bench images
 
 bench: $(SETUP_STAMP) ## benchmarks (minutes; not part of make test); each appends a line to bench/results.md
-	@# All three run even when one misses its target; the exit status says whether any did.
+	@# Every one runs even when one misses its target; the exit status says whether any did.
 	@status=0; for bench in extraction transforms whole_run sql; do \
 		echo "== bench/$$bench.py"; $(BIN)/python bench/$$bench.py || status=1; done; exit $$status
 
