@@ -136,15 +136,18 @@ def run_pipeline(
 
 
 def _check_local_folders(settings: Settings) -> None:
-    """Every local layer's folder exists or can be made, and takes a file: checked before any stage,
-    so that a root under a file or a read-only place is one clear error, not a stage's traceback."""
+    """The storage root can be made, and every local layer's folder, or the folder it will be made
+    in, takes a file: checked before any stage, so that a root under a file or a read-only place is
+    one clear error, not a stage's traceback. No layer's folder is made before its stage writes."""
     if settings.on_object_storage:
         return
     for name, uri in settings.layer_uris.items():
         folder = local_path(uri)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryFile(dir=folder):
+            if name == "storage_root":
+                folder.mkdir(parents=True, exist_ok=True)
+            existing = next(p for p in (folder, *folder.parents) if p.exists())
+            with tempfile.TemporaryFile(dir=existing):
                 pass
         except OSError as exc:
             raise SettingsError(
