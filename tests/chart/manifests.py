@@ -60,11 +60,19 @@ def one(manifests: list[Manifest], kind: str) -> Manifest:
     return found[0]
 
 
-def spark_applications(workflow_template: Manifest) -> dict[str, Manifest]:
-    """The SparkApplication each resource template creates, by template name."""
+def named(manifests: list[Manifest], kind: str, name: str) -> Manifest:
+    found = [m for m in by_kind(manifests, kind) if m["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {kind} {name}, rendered {len(found)}"
+    return found[0]
+
+
+def spark_applications(workflow: Manifest) -> dict[str, Manifest]:
+    """The SparkApplication each resource template creates, by template name: of a WorkflowTemplate,
+    or of a CronWorkflow's own workflow (none when it refers to the WorkflowTemplate)."""
+    spec = workflow["spec"].get("workflowSpec", workflow["spec"])
     return {
         t["name"]: yaml.safe_load(t["resource"]["manifest"])
-        for t in workflow_template["spec"]["templates"]
+        for t in spec.get("templates", [])
         if "resource" in t
     }
 

@@ -13,6 +13,7 @@ from tests.chart.manifests import (
     container,
     env_values,
     helm,
+    named,
     one,
     pod_template,
     render,
@@ -127,9 +128,8 @@ def test_workflow_metrics_record_duration_and_a_status_counter(default_manifests
 
 
 def test_cron_workflow_runs_daily_in_utc_and_passes_the_scheduled_date(default_manifests) -> None:
-    cron = one(default_manifests, "CronWorkflow")
+    cron = named(default_manifests, "CronWorkflow", "breweries-daily")
     spec = cron["spec"]
-    assert cron["metadata"]["name"] == "breweries-daily"
     assert spec["schedules"] == ["0 6 * * *"]
     assert "schedule" not in spec  # removed in Argo 4
     assert spec["timezone"] == "UTC"
@@ -307,7 +307,7 @@ def _env_vars(manifests: list[Manifest]):
         for mapping in _dicts(manifest):
             if isinstance(mapping.get("env"), list):
                 yield from mapping["env"]
-        if manifest["kind"] == "WorkflowTemplate":
+        if manifest["kind"] in ("WorkflowTemplate", "CronWorkflow"):
             for app in spark_applications(manifest).values():
                 yield from _env_vars([app])
 

@@ -15,6 +15,7 @@ from tests.chart.manifests import (
     by_kind,
     crd_errors,
     helm,
+    named,
     one,
     render,
     spark_applications,
@@ -32,7 +33,7 @@ def test_helm_lint_strict_passes(values: list[str]) -> None:
 def test_defaults_render_the_workflow_template_cron_workflow_rbac_and_the_catalog(default_manifests) -> None:
     kinds = sorted(m["kind"] for m in default_manifests)
     assert kinds == sorted(
-        ["WorkflowTemplate", "CronWorkflow"]
+        ["WorkflowTemplate", "CronWorkflow", "CronWorkflow"]  # the daily run, the weekly maintenance
         + ["ServiceAccount", "Role", "RoleBinding"] * 2
         + ["StatefulSet", "Service"]  # the tables' catalog: the chart's PostgreSQL
     )
@@ -55,14 +56,23 @@ def test_every_built_in_object_passes_strict_kubernetes_validation(fixture: str,
 @pytest.mark.parametrize("fixture", ["default_manifests", "all_on_manifests"])
 def test_workflow_template_and_cron_workflow_match_the_argo_crds(fixture: str, request) -> None:
     manifests: list[Manifest] = request.getfixturevalue(fixture)
-    for kind in ("WorkflowTemplate", "CronWorkflow"):
-        assert crd_errors(one(manifests, kind)) == [], kind
+    template = one(manifests, "WorkflowTemplate")
+    assert crd_errors(template) == []
+    crons = by_kind(manifests, "CronWorkflow")
+    prefix = template["metadata"]["name"]
+    assert sorted(c["metadata"]["name"] for c in crons) == [f"{prefix}-daily", f"{prefix}-maintenance"]
+    for cron in crons:
+        assert crd_errors(cron) == [], cron["metadata"]["name"]
 
 
 @pytest.mark.parametrize("fixture", ["default_manifests", "all_on_manifests"])
 def test_each_embedded_spark_application_matches_the_spark_operator_crd(fixture: str, request) -> None:
-    apps = spark_applications(one(request.getfixturevalue(fixture), "WorkflowTemplate"))
+    manifests = request.getfixturevalue(fixture)
+    apps = spark_applications(one(manifests, "WorkflowTemplate"))
     assert len(apps) == 5
+    prefix = one(manifests, "WorkflowTemplate")["metadata"]["name"]
+    apps |= spark_applications(named(manifests, "CronWorkflow", f"{prefix}-maintenance"))
+    assert len(apps) == 6
     assert {name: crd_errors(app) for name, app in apps.items()} == {name: [] for name in apps}
 
 

@@ -1,32 +1,42 @@
 {{/*
-The SparkApplication one workflow step creates for one stage. Rendered into the step's resource
-manifest, so Argo placeholders are escaped for Helm. Called with
-(dict "root" $ "stage" <an entry of breweries.stages>).
+The SparkApplication one workflow step creates for one stage, or for the tables' upkeep. Rendered
+into the step's resource manifest, so Argo placeholders are escaped for Helm. Called with
+(dict "root" $ "stage" <an entry of breweries.stages>), or with (dict "root" $) for the maintenance
+CronWorkflow's application: `breweries maintain` on the base image, with maintenance's resources.
 */}}
 {{- define "breweries.sparkApplication" -}}
 {{- $root := .root -}}
 {{- $stage := .stage -}}
-{{- $resources := index $root.Values.stages $stage.name -}}
+{{- $component := "maintenance" -}}
+{{- $imageComponent := "base" -}}
+{{- $resources := $root.Values.maintenance -}}
+{{- with $stage -}}
+{{- $component = .component -}}
+{{- $imageComponent = .component -}}
+{{- $resources = index $root.Values.stages .name -}}
+{{- end -}}
 {{- $endpoint := include "breweries.s3Endpoint" $root -}}
 apiVersion: sparkoperator.k8s.io/v1beta2
 kind: SparkApplication
 metadata:
   # generateName: a retried step creates a new application instead of colliding with the old one.
-  generateName: {{ printf "%s-%s-" (include "breweries.fullname" $root) $stage.component }}
+  generateName: {{ printf "%s-%s-" (include "breweries.fullname" $root) $component }}
   labels:
     {{- include "breweries.selectorLabels" $root | nindent 4 }}
     app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
     app.kubernetes.io/part-of: breweries
-    app.kubernetes.io/component: {{ $stage.component }}
+    app.kubernetes.io/component: {{ $component }}
     # Created by the workflow at run time, not by Helm.
     app.kubernetes.io/managed-by: argo-workflows
+    {{- if $stage }}
     breweries/run-date: {{ `"{{inputs.parameters.run-date}}"` }}
+    {{- end }}
     workflows.argoproj.io/workflow: {{ `"{{workflow.name}}"` }}
 spec:
   type: Python
   pythonVersion: "3"
   mode: cluster
-  image: {{ include "breweries.image" (dict "root" $root "component" $stage.component) }}
+  image: {{ include "breweries.image" (dict "root" $root "component" $imageComponent) }}
   imagePullPolicy: {{ $root.Values.image.pullPolicy }}
   {{- with $root.Values.image.pullSecrets }}
   # The operator takes Secret names here, not {name: ...} objects.
@@ -35,10 +45,17 @@ spec:
     - {{ .name }}
     {{- end }}
   {{- end }}
+  {{- if $stage }}
   mainApplicationFile: local:///opt/breweries/run_stage.py
   arguments:
     - {{ `"--date={{inputs.parameters.run-date}}"` }}
     - {{ `"--force={{inputs.parameters.force}}"` }}
+  {{- else }}
+  # The package's command line as a script (the base image has no stage entry point): `breweries maintain`.
+  mainApplicationFile: local:///opt/breweries/package/breweries/cli.py
+  arguments:
+    - maintain
+  {{- end }}
   sparkVersion: {{ $root.Values.spark.version | quote }}
   # Argo's retryStrategy owns retries; an operator restart on top would multiply them.
   restartPolicy:
@@ -75,7 +92,7 @@ spec:
     serviceAccount: {{ include "breweries.sparkServiceAccount" $root }}
     labels:
       {{- include "breweries.selectorLabels" $root | nindent 6 }}
-      app.kubernetes.io/component: {{ $stage.component }}
+      app.kubernetes.io/component: {{ $component }}
     template:
       {{- $env := include "breweries.driverEnv" (dict "root" $root "stage" $stage) }}
       {{- include "breweries.sparkPodTemplate" (dict "root" $root "container" "spark-kubernetes-driver" "env" $env) | nindent 6 }}
@@ -89,16 +106,24 @@ spec:
     memory: {{ $resources.executor.memory | quote }}
     labels:
       {{- include "breweries.selectorLabels" $root | nindent 6 }}
-      app.kubernetes.io/component: {{ $stage.component }}
+      app.kubernetes.io/component: {{ $component }}
     template:
       {{- include "breweries.sparkPodTemplate" (dict "root" $root "container" "spark-kubernetes-executor" "env" (include "breweries.s3CredentialsEnv" $root)) | nindent 6 }}
 {{- end -}}
 
-{{/* A stage driver's environment: which stage, the pipeline's settings, the tables' catalog, its secrets. */}}
+{{/*
+A driver's environment: which stage (or, without one, the maintenance's retention), the pipeline's
+settings, the tables' catalog, its secrets.
+*/}}
 {{- define "breweries.driverEnv" -}}
 {{- $root := .root -}}
+{{- if .stage -}}
 - name: BREWERIES_STAGE
   value: {{ .stage.name }}
+{{- else -}}
+- name: BREWERIES_SNAPSHOT_RETENTION_DAYS
+  value: {{ $root.Values.maintenance.snapshotRetentionDays | quote }}
+{{- end }}
 # The SparkApplication this driver belongs to, from the label the operator gives its pods: a
 # driver that fails for good tells the workflow's retry rule through it (breweries.cluster).
 - name: BREWERIES_SPARK_APPLICATION
@@ -108,12 +133,14 @@ spec:
 {{ include "breweries.pipelineEnv" $root }}
 {{ include "breweries.catalogEnv" $root }}
 {{ include "breweries.s3CredentialsEnv" $root }}
+{{- if .stage }}
 {{- if eq .stage.name "silver_anonymized" }}
 - name: BREWERIES_PSEUDONYMIZATION_KEY
   valueFrom:
     secretKeyRef:
       name: {{ $root.Values.secrets.pseudonymizationKey.name }}
       key: {{ $root.Values.secrets.pseudonymizationKey.key }}
+{{- end }}
 {{- end }}
 {{- end -}}
 
