@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,6 +16,16 @@ RESULTS = Path(__file__).with_name("results.md")
 
 def machine() -> str:
     return f"{os.cpu_count()} cores, Python {platform.python_version()}, breweries {__version__}"
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
+    """Wall seconds and standard output of a process that must succeed (its stderr's end if not)."""
+    start = time.perf_counter()
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command)[:300]} failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    return seconds, result.stdout
 
 
 def append_result(benchmark: str, details: str) -> None:

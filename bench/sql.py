@@ -12,13 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from record import conclude
+from record import conclude, timed
 
 BIN = Path(sys.executable).parent
 RUN_DATE = "2026-01-01"
@@ -48,15 +46,6 @@ rows = spark.sql(sys.argv[2].format(gold=gold, day=sys.argv[3])).collect()
 print(json.dumps([list(r) for r in rows]))
 spark.stop()
 """
-
-
-def timed(command: list[str]) -> tuple[float, str]:
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"{command[:3]} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return seconds, done.stdout
 
 
 def main() -> int:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ab import export_jobs
 from breweries.api.replay import ReplayServer, ReplayState, load_snapshot
-from record import conclude
+from record import conclude, timed
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.append(str(REPO))  # the test S3 server, shared with the tests
@@ -49,14 +49,6 @@ BARE_SPARK = (
 def clean_env(**values: str) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("BREWERIES_", "AWS_"))}
     return {**keep, **values}
-
-
-def timed(command: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed ({result.returncode}):\n{result.stderr[-3000:]}")
-    return time.perf_counter() - start
 
 
 def run(env: dict[str, str], requests: Callable[[], dict[str, int]]) -> tuple[float, dict, dict]:
@@ -100,7 +92,7 @@ def main() -> int:
     args = parser.parse_args()
     records = load_snapshot()[: 500 if args.quick else None]
 
-    bare = timed([sys.executable, "-c", BARE_SPARK], clean_env())
+    bare, _ = timed([sys.executable, "-c", BARE_SPARK], clean_env())
     with ReplayServer(ReplayState(records)) as replay, tempfile.TemporaryDirectory() as root:
         common = {
             "BREWERIES_API_URL": replay.url,
