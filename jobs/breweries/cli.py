@@ -17,6 +17,7 @@ from breweries.cluster import cleanup_workflow, mark_not_retryable
 from breweries.console import query_output, status_table, tables_output
 from breweries.demo import run_demo
 from breweries.errors import EXIT_OK, PipelineError, StageError
+from breweries.lake.catalog import naming_a_locked_catalog
 from breweries.lake.query import list_tables, run_sql
 from breweries.logs import configure_logging, get_logger
 from breweries.maintain import run_maintenance
@@ -143,7 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     configure_logging(settings.log_format)
     try:
-        _dispatch(args, settings)
+        with naming_a_locked_catalog(settings):
+            _dispatch(args, settings)
     except StageError as failure:  # the runner has logged it
         if args.command == "stage":  # a SparkApplication's driver: tell the workflow's retry rule
             mark_not_retryable(failure.cause, settings.spark_application)

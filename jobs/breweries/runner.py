@@ -17,6 +17,7 @@ from functools import partial
 from pyspark.sql import SparkSession
 
 from breweries.errors import DataQualityError, SettingsError, StageError, can_retry, describe
+from breweries.lake.catalog import naming_a_locked_catalog
 from breweries.logs import get_logger
 from breweries.notify import failure_message, post_webhook
 from breweries.pipeline import STAGE_NAMES, stage
@@ -71,8 +72,9 @@ def run_stage(ctx: StageContext, state: StateStore, force: bool) -> StageRun | N
     )
     started_at, clock = datetime.now(timezone.utc), time.monotonic()
     ctx.log.info("started")
-    result = ctx.stage.run(ctx)
-    published = publish_audited(ctx, state, upstream)
+    with naming_a_locked_catalog(ctx.settings):
+        result = ctx.stage.run(ctx)
+        published = publish_audited(ctx, state, upstream)
     run = StageRun(
         stage=name,
         run_date=ctx.run_date.isoformat(),

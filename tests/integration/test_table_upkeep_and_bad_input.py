@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from tests.integration.pipeline_env import pipeline_env
 from breweries.cli import main
 from breweries.errors import EXIT_OK, SettingsError
 from breweries.lake.commits import Lake
+from breweries.lake.query import list_tables
 from breweries.settings import Settings
 from breweries.stages.gold import GOLD
 
@@ -69,6 +71,33 @@ def test_an_unreachable_catalog_fails_the_stage_naming_it_and_commits_nothing(
     assert "stage gold failed" in err and "jdbc:postgresql://127.0.0.1:9/lake" in err
     assert "Connection refused" in err and "Traceback" not in err
     assert gold_record(tmp_path) == before
+
+
+def test_a_locked_catalog_is_one_error_naming_it_and_commits_nothing(
+    tmp_path, monkeypatch, replay_of, snapshot, capfd
+):
+    pipeline_env(monkeypatch, tmp_path, replay_of(snapshot[:100]).url)
+    assert main(["run", "--date", RUN_DATE]) == EXIT_OK
+    before, tables_before = gold_record(tmp_path), list_tables(Settings(storage_root=str(tmp_path)))
+    catalog_file = tmp_path / "_catalog" / "iceberg.db"
+    # A short wait for the lock, given in the URI, keeps the test quick; the default is 30 s.
+    monkeypatch.setenv("BREWERIES_CATALOG_URI", f"jdbc:sqlite:{catalog_file}?busy_timeout=500")
+    monkeypatch.setenv("BREWERIES_STAGE_RETRIES", "0")
+    holder = sqlite3.connect(catalog_file, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # as a sqlite3 shell left in a transaction would
+    try:
+        capfd.readouterr()
+        assert main(["run", "--date", RUN_DATE, "--force", "--stages", "gold"]) == 1
+        assert main(["sql", "SELECT count(*) FROM gold.breweries_by_type_location"]) == 1
+    finally:
+        holder.rollback()
+        holder.close()
+    err = capfd.readouterr().err
+    locked = f"the tables' catalog {catalog_file} is locked by another process"
+    assert "stage gold failed" in err and err.count(locked) == 2, err
+    assert "Traceback" not in err
+    assert gold_record(tmp_path) == before
+    assert list_tables(Settings(storage_root=str(tmp_path))) == tables_before
 
 
 def test_sql_without_a_catalog_says_to_run_the_pipeline_first(tmp_path, monkeypatch, capfd):

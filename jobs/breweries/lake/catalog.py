@@ -7,18 +7,21 @@ the same JDBC schema (Iceberg's "V1" tables), so each sees the tables the others
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from breweries.errors import SettingsError
+from breweries.errors import PipelineError, SettingsError, StorageError, describe
 from breweries.settings import Settings, env_name
 
 # Spark's name for the catalog; also what its SQL extensions and procedures are called through.
 CATALOG = "lake"
 # Iceberg's JDBC catalog with views and namespaces (schema V1), which PyIceberg reads too.
 _JDBC_SCHEMA_VERSION = "V1"
-# SQLite makes a writer wait this long for another process's lock before giving up.
+# SQLite makes a statement wait this long for another process's lock before giving up; a
+# busy_timeout in the URI wins.
 _SQLITE_BUSY_TIMEOUT_MS = "30000"
 SPARK_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
 
@@ -36,7 +39,7 @@ def catalog_uri(settings: Settings) -> str:
 
 
 def sqlite_path(uri: str) -> Path | None:
-    return Path(uri.removeprefix("jdbc:sqlite:")) if uri.startswith("jdbc:sqlite:") else None
+    return Path(uri.removeprefix("jdbc:sqlite:").split("?")[0]) if uri.startswith("jdbc:sqlite:") else None
 
 
 def prepare_catalog(settings: Settings) -> str:
@@ -61,7 +64,7 @@ def catalog_properties(settings: Settings) -> dict[str, str]:
         "warehouse": settings.storage_root,
         "jdbc.schema-version": _JDBC_SCHEMA_VERSION,
     }
-    if sqlite_path(properties["uri"]) is not None:
+    if sqlite_path(properties["uri"]) is not None and "busy_timeout=" not in properties["uri"]:
         properties["jdbc.busy_timeout"] = _SQLITE_BUSY_TIMEOUT_MS
     if settings.catalog_user:
         properties["jdbc.user"] = settings.catalog_user
@@ -90,3 +93,23 @@ def use_catalog(spark: SparkSession, settings: Settings) -> str:
         spark.conf.set(prefix, "org.apache.iceberg.spark.SparkCatalog")
         spark._jsparkSession.sessionState().catalogManager().reset()
     return CATALOG
+
+
+@contextmanager
+def naming_a_locked_catalog(settings: Settings) -> Iterator[None]:
+    """Turn SQLite's "database is locked" (from Spark's JDBC driver or from PyIceberg) into one error
+    that names the catalog and says what to do: neither driver names the file. Retried, like any
+    storage failure: the lock's holder may be gone at the next attempt."""
+    try:
+        yield
+    except PipelineError:
+        raise
+    except Exception as exc:
+        text = describe(exc)
+        if "SQLITE_BUSY" not in text and "database is locked" not in text:
+            raise
+        raise StorageError(
+            f"the tables' catalog {sqlite_path(catalog_uri(settings))} is locked by another process: "
+            "wait for the run or `breweries maintain` that is writing it, or close the program that "
+            "holds it open (a sqlite3 shell), then run again"
+        ) from exc
