@@ -11,7 +11,7 @@ With ``--parquet-rev REV`` the local run is also made with that revision's code 
 plain Parquet folders, before the Iceberg tables), so that the cost of the tables' commits is
 measured next to it in the same session; the target is at most 10% more.
 
-    python bench/whole_run.py [--quick] [--parquet-rev a12c2ea]
+    python bench/whole_run.py [--quick] [--parquet-rev a12c2ea [--pairs 3]]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,10 +86,43 @@ def run(env: dict[str, str], requests: Callable[[], dict[str, int]]) -> tuple[fl
     return wall, parts, per_stage
 
 
+def compare_with_parquet(revision: str, pairs: int, common: dict[str, str], root: Path) -> str:
+    """The local run on plain Parquet (``revision``'s code) and on the tables, alternating so that a
+    busy machine slows both alike: medians of ``pairs`` runs each, whole and per part."""
+    walls: dict[str, list[float]] = {"parquet": [], "iceberg": []}
+    parts: dict[str, list[dict[str, float]]] = {"parquet": [], "iceberg": []}
+    with tempfile.TemporaryDirectory() as code:
+        jobs = export_jobs(revision, Path(code))
+        for number in range(pairs):
+            for kind in ("parquet", "iceberg"):
+                folder = root / f"{kind}-{number}"
+                extra = {"PYTHONPATH": str(jobs)} if kind == "parquet" else {}
+                wall, split, _ = run(clean_env(**common, BREWERIES_STORAGE_ROOT=str(folder), **extra), dict)
+                walls[kind].append(wall)
+                parts[kind].append(split)
+    median = {kind: statistics.median(values) for kind, values in walls.items()}
+    ratio = median["iceberg"] / median["parquet"]
+    print(f"local run, median of {pairs}: Iceberg tables {median['iceberg']:.2f} s, plain Parquet at "
+          f"{revision} {median['parquet']:.2f} s: {ratio:.2f}x (target 1.10x)")  # fmt: skip
+    print(f"{'part':<30} {'Parquet s':>9} {'Iceberg s':>9}")
+    split_text = []
+    for name in parts["iceberg"][0]:
+        seconds = {k: statistics.median(p.get(name, 0.0) for p in parts[k]) for k in parts}
+        print(f"{name:<30} {seconds['parquet']:>9.2f} {seconds['iceberg']:>9.2f}")
+        split_text.append(f"{name} {seconds['parquet']:.1f}/{seconds['iceberg']:.1f}s")
+    runs = ", ".join(f"{k} {'/'.join(f'{w:.1f}' for w in v)}" for k, v in walls.items())
+    return (
+        f"; tables, median of {pairs} alternating: Iceberg {median['iceberg']:.1f}s, Parquet ({revision}) "
+        f"{median['parquet']:.1f}s: {ratio:.2f}x (target 1.10x; runs {runs}; Parquet/Iceberg "
+        f"{', '.join(split_text)})"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="500 breweries, nothing recorded")
     parser.add_argument("--parquet-rev", help="also run the local run with this revision's code, alternating")
+    parser.add_argument("--pairs", type=int, default=3, help="Parquet/Iceberg run pairs")
     args = parser.parse_args()
     records = load_snapshot()[: 500 if args.quick else None]
 
@@ -102,19 +136,7 @@ def main() -> int:
         local_wall, local_parts, _ = run(clean_env(**common, BREWERIES_STORAGE_ROOT=root), dict)
         parquet = ""
         if args.parquet_rev:
-            with tempfile.TemporaryDirectory() as code, tempfile.TemporaryDirectory() as parquet_root:
-                jobs = export_jobs(args.parquet_rev, Path(code))
-                env = clean_env(**common, BREWERIES_STORAGE_ROOT=parquet_root, PYTHONPATH=str(jobs))
-                parquet_wall, _, _ = run(env, dict)
-                # A second Iceberg run after it: the first one ran while the machine was colder.
-                again, _, _ = run(clean_env(**common, BREWERIES_STORAGE_ROOT=f"{root}/again"), dict)
-            iceberg = min(local_wall, again)
-            parquet = (
-                f"; tables: Iceberg {local_wall:.1f}/{again:.1f}s, Parquet ({args.parquet_rev}) "
-                f"{parquet_wall:.1f}s: {iceberg / parquet_wall:.2f}x (target 1.10x)"
-            )
-            print(f"local run: Iceberg tables {local_wall:.2f} s and {again:.2f} s, plain Parquet at "
-                  f"{args.parquet_rev} {parquet_wall:.2f} s: {iceberg / parquet_wall:.2f}x")  # fmt: skip
+            parquet = compare_with_parquet(args.parquet_rev, args.pairs, common, Path(root))
         with running_s3_server() as s3:
             s3.create_buckets(*(f"bench-{b}" for b in BUCKETS))
             s3_env = clean_env(
