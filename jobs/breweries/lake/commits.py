@@ -116,8 +116,8 @@ class Lake:
         operator's decision, not a run's.
         """
         name = self.name(table)
-        self.spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {self.catalog}.{table.namespace}")
         if not self.spark.catalog.tableExists(name):
+            self.spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {self.catalog}.{table.namespace}")
             self._create(table)
             return
         existing = {f.name: f for f in self.spark.table(name).schema.fields}
