@@ -19,7 +19,7 @@ KIND_CLUSTER     ?= breweries
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo run minio minio-down test test-fast e2e lint format bench bench-cluster images images-standin images-postgres images-test images-kind images-pin \
+.PHONY: help setup demo run minio minio-down test test-fast e2e lint format bench bench-cluster images images-standin images-postgres images-trino images-test images-kind images-pin \
 	cluster-up cluster-down cluster-check cluster-up-kind cluster-down-kind clean
 
 help: ## list the targets
@@ -50,12 +50,17 @@ demo: $(SETUP_STAMP) ## run the whole pipeline offline on the bundled snapshot (
 run: $(SETUP_STAMP) ## run the pipeline against BREWERIES_API_URL (pass flags with RUN_ARGS="--date 2026-01-01")
 	$(BIN)/breweries run $(RUN_ARGS)
 
-# The S3 tests run against MinIO, built from its pinned Go module where Go is installed (else moto).
+# The S3 tests run against MinIO, built from its pinned Go module where Go is installed (else moto),
+# and make its users with mc, as the chart's set-up Job does (tests/integration/test_object_store_access.py).
 MINIO    := $(TOOLS)/bin/minio
-S3_SERVER := $(if $(shell command -v go 2>/dev/null),$(MINIO))
+MC       := $(TOOLS)/bin/mc
+S3_SERVER := $(if $(shell command -v go 2>/dev/null),$(MINIO) $(MC))
 
 $(MINIO): k8s/versions.env k8s/tools/build-minio.sh
 	k8s/tools/build-minio.sh
+
+$(MC): k8s/versions.env k8s/tools/build-mc.sh
+	k8s/tools/build-mc.sh
 
 minio: $(SETUP_STAMP) $(MINIO) ## start a MinIO on 127.0.0.1:9000 with a bucket per layer; prints how to run on it
 	PYTHON=$(BIN)/python k8s/tools/minio.sh up
@@ -111,6 +116,10 @@ images-standin: ## build breweries-spark-standin:4.0.1-bookworm, apache/spark's 
 images-postgres: ## build the PostgreSQL image of the tables' catalog (debootstrap + Debian's postgresql-15; make cluster-up runs it)
 	k8s/tools/docker-engine.sh
 	images/postgres/build.sh
+
+images-trino: ## build the Trino image for SQL on the tables (Maven Central's trino-server + Debian trixie's OpenJDK 25)
+	k8s/tools/docker-engine.sh
+	images/trino/build.sh
 
 images-kind: images ## load the images into the kind cluster $(KIND_CLUSTER)
 	kind load docker-image --name $(KIND_CLUSTER) $(IMAGE_REPOSITORY)-base:$(VERSION) \
