@@ -130,6 +130,7 @@ images-pin: ## record the SHA-256 of the connector jars and of the images' Pytho
 	images/python-wheels.sh --pin
 
 cluster-up: $(SETUP_STAMP) $(HELM) ## a single-node Kubernetes here, offline: Argo Workflows, the Spark Operator, the chart with MinIO (k8s/README.md)
+	k8s/tools/docker-engine.sh
 	HELM=$(HELM) STAGES="$(STAGES)" PYTHON=$(BIN)/python k8s/cluster-up.sh
 
 cluster-down: ## stop the local cluster and remove what it left behind (keeps builds, images, certificates)
