@@ -72,6 +72,9 @@ for netns in /run/netns/cni-*; do
 done
 ip link delete "$BRIDGE" 2>/dev/null || true
 remove_chains
+# kube-network-policies' nftables table: its pod was killed, not stopped, so its rules stay behind
+# and would drop the next cluster's first packets to reused pod addresses until it starts again.
+if command -v nft >/dev/null; then nft delete table inet kube-network-policies 2>/dev/null || true; fi
 for cgroup in /sys/fs/cgroup/*/kubepods; do
   if [ -d "$cgroup" ]; then find "$cgroup" -depth -type d -exec rmdir {} + 2>/dev/null || true; fi
 done

@@ -124,10 +124,11 @@ image() { # COMPONENT
     spark-operator) echo "$IMAGE_PREFIX/spark-operator:$SPARK_OPERATOR_VERSION" ;;
     minio) echo "$IMAGE_PREFIX/minio:$MINIO_RELEASE" ;;
     mc) echo "$IMAGE_PREFIX/mc:$MC_RELEASE" ;;
+    kube-network-policies) echo "$IMAGE_PREFIX/kube-network-policies:$KUBE_NETWORK_POLICIES_VERSION" ;;
     *) die "no image named $1" ;;
   esac
 }
 # The start of an image's ID: put in pod annotations, so that an image rebuilt under the same tag
 # (a new Dockerfile, say) rolls the pods that run it.
 image_id() { docker image inspect -f '{{.Id}}' "$(image "$1")" | cut -c8-19; }
-CLUSTER_IMAGES="pause coredns workflow-controller argoexec argocli spark-operator minio mc"
+CLUSTER_IMAGES="pause coredns workflow-controller argoexec argocli spark-operator minio mc kube-network-policies"

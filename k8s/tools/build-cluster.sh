@@ -92,4 +92,7 @@ build spark-operator "github.com/kubeflow/spark-operator/v2@$SPARK_OPERATOR_VERS
   -ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$SPARK_OPERATOR_VERSION"
 nice -n 10 k8s/tools/build-minio.sh   # shared with make minio, which also runs MinIO outside the cluster
 build mc "$MC_MODULE" . -ldflags="-s -w -X github.com/minio/mc/cmd.Version=${MC_RELEASE#RELEASE.} -X github.com/minio/mc/cmd.ReleaseTag=$MC_RELEASE"
+# The NetworkPolicy enforcer, patched for this machine's kernel (the patch says why).
+build --patch k8s/patches/kube-network-policies-nfqueue-target.patch kube-network-policies \
+  "sigs.k8s.io/kube-network-policies@$KUBE_NETWORK_POLICIES_VERSION" cmd -ldflags="-s -w"
 pause

@@ -35,6 +35,7 @@ inputs() { # NAME: the programs (and files) that go into the image, one path a l
     argocli) echo "$BIN/argo" ;;
     spark-operator) echo "$BIN/spark-operator" ;;
     minio) echo "$BIN/minio" ;;
+    kube-network-policies) echo "$BIN/kube-network-policies" ;;
     mc) echo "$BIN/mc"; echo "$(deb_file busybox-static "$BUSYBOX_DEB" bin/busybox):busybox" ;;
   esac
 }

@@ -4,7 +4,7 @@
 # (or $GO_BUILD_BIN/NAME).
 #
 #   k8s/tools/go-build.sh [--published-replaces VERSION] [--placeholder FILE] [--symlink FILE=TARGET]
-#                         NAME MODULE@VERSION PACKAGE [go build flags...]
+#                         [--patch FILE] NAME MODULE@VERSION PACKAGE [go build flags...]
 #
 # The build is cached as .tools/go/NAME-VERSION/NAME: a second call only relinks. It is built
 # inside the module's own directory, so the module's go.mod (its replace directives included)
@@ -20,18 +20,25 @@
 #       UI, built with npm; upstream's Makefile does the same when it builds without the UI).
 #   --symlink FILE=TARGET  restores a symlink of the repository: module zips leave symlinks out
 #       (Argo's signal_linux.go is a link to signal_darwin.go).
-# Both options may be repeated.
+#   --patch FILE  applies FILE (a unified diff, patch -p1) to the copy: a change this machine needs
+#       that the release lacks (k8s/patches says why for each). The patches' hash joins the cache
+#       key (.tools/go/NAME-VERSION-patched-HASH), so a changed patch rebuilds.
+# These options may be repeated.
 set -euo pipefail
 
-usage="usage: go-build.sh [--published-replaces VERSION] [--placeholder FILE] [--symlink FILE=TARGET] NAME MODULE@VERSION PACKAGE [go build flags...]"
+usage="usage: go-build.sh [--published-replaces VERSION] [--placeholder FILE] [--symlink FILE=TARGET] [--patch FILE] NAME MODULE@VERSION PACKAGE [go build flags...]"
 published=""
 placeholders=()
 symlinks=()
+patches=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --published-replaces) published="${2:?$usage}"; shift 2 ;;
     --placeholder) placeholders+=("${2:?$usage}"); shift 2 ;;
     --symlink) symlinks+=("${2:?$usage}"); shift 2 ;;
+    --patch)
+      [ -f "${2:?$usage}" ] || { echo "go-build: no patch file $2" >&2; exit 1; }
+      patches+=("$(realpath "$2")"); shift 2 ;;
     *) break ;;
   esac
 done
@@ -42,12 +49,15 @@ shift 3
 tools="$(realpath -m "${TOOLS:-.tools}")"
 bin="$(realpath -m "${GO_BUILD_BIN:-$tools/bin}")"
 version="${modver#*@}"
-out="$tools/go/$name-$version/$name"
+# A patched build is cached apart from the release's, keyed by the patches too.
+patched=""
+[ ${#patches[@]} -eq 0 ] || patched="-patched-$(cat "${patches[@]}" | sha256sum | cut -c1-12)"
+out="$tools/go/$name-$version$patched/$name"
 
 # Prints the directory of a writable copy of the module at $1, prepared as the options ask. Builds
 # of several programs of one module share the copy: each adds the files it needs.
 writable_copy() {
-  local dir="$tools/go/src/${modver//\//_}" file
+  local dir="$tools/go/src/${modver//\//_}$patched" file
   if [ ! -f "$dir/.copied" ]; then
     rm -rf "$dir" "$dir.partial"
     mkdir -p "$(dirname "$dir")"
@@ -64,6 +74,11 @@ for r in mod.get("Replace") or []:
         print(r["Old"]["Path"])
 ' | while read -r path; do go mod edit -replace="$path=$path@$published"; done)
     fi
+    for file in "${patches[@]}"; do
+      command -v patch >/dev/null || { echo "go-build: patch is not on PATH (apt-get install patch)" >&2; exit 1; }
+      patch -s -p1 -d "$dir.partial" <"$file" >&2 \
+        || { echo "go-build: $file does not apply to $modver: update it for this version" >&2; exit 1; }
+    done
     touch "$dir.partial/.copied"
     mv "$dir.partial" "$dir"
   fi
@@ -85,7 +100,7 @@ if [ ! -x "$out" ]; then
     | python3 -c 'import json, sys; d = json.load(sys.stdin); print(d.get("Dir") or sys.exit(d.get("Error")))')" || {
     echo "go-build: the Go module proxy did not give $modver (see the error above)" >&2; exit 1; }
   mode="readonly"
-  if [ -n "$published" ] || [ ${#placeholders[@]} -gt 0 ] || [ ${#symlinks[@]} -gt 0 ]; then
+  if [ -n "$published" ] || [ ${#placeholders[@]} -gt 0 ] || [ ${#symlinks[@]} -gt 0 ] || [ -n "$patched" ]; then
     dir="$(writable_copy "$dir")"
     # -mod=mod records the published modules' checksums in the copy's go.sum.
     [ -z "$published" ] || mode=mod
