@@ -39,8 +39,9 @@ done
   --set webhook.enable=true \
   --wait
 
-# Trial Secrets, generated here and never written to disk: MinIO's root user doubles as the
-# pipeline's S3 credentials. For real storage, create these from your own secret store instead.
+# Trial Secrets, generated here and never written to disk: MinIO's root user, and a key pair per
+# object-store identity, which the chart's set-up Job makes a MinIO user with its own policy. For
+# real storage, create these from your own secret store instead.
 secret() { # name, then key=value pairs
   local name="$1"; shift
   if ! kubectl get secret -n breweries "$name" >/dev/null 2>&1; then
@@ -49,6 +50,10 @@ secret() { # name, then key=value pairs
   fi
 }
 secret breweries-s3 "AWS_ACCESS_KEY_ID=breweries" "AWS_SECRET_ACCESS_KEY=$(openssl rand -hex 24)"
+identities="$("${PYTHON:-.venv/bin/python}" -m breweries.cli access-policies --list)"
+for identity in $identities; do
+  secret "breweries-s3-$identity" "AWS_ACCESS_KEY_ID=breweries-$identity" "AWS_SECRET_ACCESS_KEY=$(openssl rand -hex 24)"
+done
 secret breweries-pseudonymization "key=$(openssl rand -hex 32)"
 # The tables' catalog: the chart's PostgreSQL (the official postgres image, its data on kind's
 # default StorageClass) makes its superuser from this Secret on first start.

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from breweries import __version__
+from breweries import __version__, access
 from breweries.api.replay import Fault, serve
 from breweries.cluster import cleanup_workflow, mark_not_retryable
 from breweries.console import query_output, status_table, tables_output
@@ -130,7 +130,28 @@ def build_parser() -> argparse.ArgumentParser:
         "maintain", help="expire snapshots older than the retention, remove orphan files, compact small files"
     )
     maintain.add_argument("--storage-root", help="overrides BREWERIES_STORAGE_ROOT")
+
+    policies = commands.add_parser(
+        "access-policies",
+        help="what each identity (stage, maintain, notify, trino, analyst) may do on the buckets: "
+        "MinIO or AWS IAM policies, or their docs",
+    )
+    policies.add_argument(
+        "--format", choices=("minio", "iam", "markdown"), default="minio",
+        help="minio: policy documents by MinIO policy name; iam: `aws iam create-policy --cli-input-json` "
+        "input; markdown: docs/iam-policies.md",
+    )  # fmt: skip
+    policies.add_argument("--identity", help="only this identity's document (e.g. gold, silver-anonymized)")
+    policies.add_argument(
+        "--output-dir", type=Path, help="write one file per identity, <identity>.json, instead of printing"
+    )
+    policies.add_argument("--list", action="store_true", help="print the identities' names, one a line")
+    policies.add_argument("--storage-root", help="overrides BREWERIES_STORAGE_ROOT")
     return parser
+
+
+# The commands that touch the object store with the credential the chart gives them.
+_STORE_COMMANDS = ("run", "stage", "maintain", "status", "tables", "sql")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -144,7 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     configure_logging(settings.log_format)
     try:
-        with naming_a_locked_catalog(settings):
+        with naming_a_locked_catalog(settings), access.naming_denied_access(settings):
+            if args.command in _STORE_COMMANDS:
+                settings.require_s3_credentials()
             _dispatch(args, settings)
     except StageError as failure:  # the runner has logged it
         if args.command == "stage":  # a SparkApplication's driver: tell the workflow's retry rule
@@ -152,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return failure.exit_code
     except PipelineError as exc:
         get_logger(command=args.command).error(str(exc))
+        if args.command == "stage":  # failed before the stage started (a missing credential)
+            mark_not_retryable(exc, settings.spark_application)
         return exc.exit_code
     return EXIT_OK
 
@@ -191,6 +216,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
         print(query_output(*run_sql(settings, args.query), args.format))
     elif args.command == "maintain":
         run_maintenance(settings)
+    elif args.command == "access-policies":
+        if args.list:
+            print("\n".join(access.identity_names()))
+        elif args.output_dir:
+            for path in access.write_policies(settings, args.format, args.output_dir):
+                print(path)
+        else:
+            print(access.output(settings, args.format, args.identity))
 
 
 if __name__ == "__main__":

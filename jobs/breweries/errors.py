@@ -31,6 +31,65 @@ class StorageError(PipelineError):
     """
 
 
+class AccessDeniedError(StorageError):
+    """The object store refused a call to this process's credential: its policy does not allow it,
+    or the store does not know the key.
+
+    The message names the location, the bucket and the identity (``breweries access-policies``
+    says what each identity may do). Not retried: the next attempt has the same credential and policy.
+    """
+
+    exit_code = 2
+    retryable = False
+
+    def __init__(
+        self,
+        uri: str,
+        action: str,
+        *,
+        access_key: str = "",
+        code: str = "AccessDenied",
+        identity: str = "",
+        secret: str = "",
+    ) -> None:
+        self.uri, self.action, self.access_key, self.code = uri, action, access_key, code
+        self.identity, self.secret = identity, secret
+        self.bucket = uri.split("://", 1)[-1].split("/", 1)[0] if "://" in uri else ""
+        held = [f"access key {access_key}" if access_key else "", f"Secret {secret}" if secret else ""]
+        source = ", ".join(h for h in held if h)
+        who = f"identity {identity}" if identity else "this process's credential"
+        who += f" ({source})" if source else ""
+        where = f"{uri} (bucket {self.bucket})" if self.bucket else uri
+        if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch"):
+            why = (
+                f"the object store does not accept {who} ({code}): check the key pair in its Secret "
+                f"against the store's user"
+            )
+            super().__init__(f"access denied: cannot {action} {where}: {why}")
+            return
+        fix = (
+            f"`breweries access-policies --identity {identity}` prints what it may do"
+            if identity
+            else "docs/iam-policies.md says which identity may do what"
+        )
+        super().__init__(
+            f"access denied: {who} may not {action} {where}; {fix}. Give the process its own "
+            "identity's credential, or, if its stage needs this, change breweries.access and apply "
+            "the policies again (helm upgrade)"
+        )
+
+    def naming(self, identity: str, secret: str) -> AccessDeniedError:
+        """The same denial, naming the identity that was denied and the Secret its key is in."""
+        return AccessDeniedError(
+            self.uri,
+            self.action,
+            access_key=self.access_key,
+            code=self.code,
+            identity=identity,
+            secret=secret,
+        )
+
+
 class ApiError(PipelineError):
     """The API could not be crawled; the message names the request (page or meta) and the cause."""
 

@@ -28,10 +28,11 @@ class Layout:
         return join_uri(self.bronze_uri(day), MANIFEST_NAME)
 
     # silver: what the quality gate reports of the date (the tables are breweries.lake.tables)
+    def quality_reports_uri(self) -> str:
+        return join_uri(self.settings.silver_uri, "_quality")
+
     def quality_report_uri(self, day: date) -> str:
-        return join_uri(
-            self.settings.silver_uri, "_quality", f"snapshot_date={day.isoformat()}", "report.json"
-        )
+        return join_uri(self.quality_reports_uri(), f"snapshot_date={day.isoformat()}", "report.json")
 
 
 def staging_for(final_uri: str, run_id: str) -> str:

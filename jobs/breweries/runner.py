@@ -16,6 +16,7 @@ from functools import partial
 
 from pyspark.sql import SparkSession
 
+from breweries.access import naming_denied_access
 from breweries.errors import DataQualityError, SettingsError, StageError, can_retry, describe
 from breweries.lake.catalog import naming_a_locked_catalog
 from breweries.logs import get_logger
@@ -56,6 +57,11 @@ def run_stage(ctx: StageContext, state: StateStore, force: bool) -> StageRun | N
     Nothing is recorded or unrecorded before the stage succeeds: a failed attempt leaves the date's
     records, and what readers see, as they were.
     """
+    with naming_denied_access(ctx.settings):  # a denial names the identity: retrying cannot help
+        return _run_stage(ctx, state, force)
+
+
+def _run_stage(ctx: StageContext, state: StateStore, force: bool) -> StageRun | None:
     name = ctx.stage.name
     if not force and (done := state.current(name, ctx.run_date)) is not None:
         ctx.log.info(

@@ -10,6 +10,9 @@ from __future__ import annotations
 # The standard AWS variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN): in a
 # cluster they come from a Secret, never from a manifest.
 CREDENTIALS_PROVIDER = "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"
+# IAM roles for service accounts (EKS): the pod's web identity token (AWS_WEB_IDENTITY_TOKEN_FILE,
+# AWS_ROLE_ARN), exchanged with STS for the role's temporary credentials; no key in any Secret.
+WEB_IDENTITY_PROVIDER = "software.amazon.awssdk.auth.credentials.WebIdentityTokenFileCredentialsProvider"
 
 # The magic committer writes task output as pending multipart uploads and completes them at job
 # commit: no rename (which S3 does not have) and no output from a failed task. Spark reaches it
@@ -22,8 +25,11 @@ SPARK_CONF: dict[str, str] = {
 }
 
 
-def hadoop_conf(*, endpoint: str | None, region: str, path_style: bool) -> dict[str, str]:
-    """The ``fs.s3a.*`` settings for an endpoint (None: AWS), its region and addressing style."""
+def hadoop_conf(
+    *, endpoint: str | None, region: str, path_style: bool, web_identity: bool = False
+) -> dict[str, str]:
+    """The ``fs.s3a.*`` settings for an endpoint (None: AWS), its region and addressing style, with
+    credentials from the AWS variables or, with ``web_identity``, from the pod's IAM role (IRSA)."""
     conf: dict[str, str] = {}
     if endpoint:
         conf["fs.s3a.endpoint"] = endpoint
@@ -31,5 +37,5 @@ def hadoop_conf(*, endpoint: str | None, region: str, path_style: bool) -> dict[
     conf["fs.s3a.endpoint.region"] = region
     conf["fs.s3a.path.style.access"] = str(path_style).lower()
     conf["fs.s3a.committer.name"] = "magic"
-    conf["fs.s3a.aws.credentials.provider"] = CREDENTIALS_PROVIDER
+    conf["fs.s3a.aws.credentials.provider"] = WEB_IDENTITY_PROVIDER if web_identity else CREDENTIALS_PROVIDER
     return conf

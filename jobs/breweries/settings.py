@@ -14,6 +14,8 @@ from breweries.storage import Store, is_s3, join_uri, normalize_uri, open_store
 DEFAULT_API_URL = "https://api.openbrewerydb.org/v1"
 MAX_PAGE_SIZE = 200  # the API answers 422 above this
 SPARK_LOG_LEVELS = ("off", "fatal", "error", "warn", "info", "debug", "trace", "all")  # log4j's
+# The standard AWS variables of a key pair (S3A's and boto3's), which a chart's Secret fills in.
+AWS_KEY_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,11 @@ class Settings:
     # Path-style addressing (host/bucket/key), which MinIO needs; unset: on whenever an endpoint is.
     s3_path_style_access: bool | None = None
     s3_region: str = "us-east-1"
+    # The identity whose object-store credential this process holds (breweries.access: a stage,
+    # maintain, notify) and the Kubernetes Secret it comes from (empty: none, e.g. IRSA): named
+    # when the store denies a call or the credential is missing. The chart sets both.
+    s3_identity: str = ""
+    s3_credentials_secret: str = ""
     # Where local Spark finds the jars pyspark lacks: Iceberg's runtime, the catalog's JDBC drivers,
     # the S3A connector (empty: the checkout's .tools/jars, fetched there on first need).
     spark_jars_dir: str = ""
@@ -71,6 +78,12 @@ class Settings:
     # True when spark-submit started this process (a SparkApplication): the master and driver
     # networking then come from the submit conf. Derived, not configured.
     spark_submitted: bool = False
+    # The standard AWS credential variables this process lacks (AWS_ACCESS_KEY_ID,
+    # AWS_SECRET_ACCESS_KEY), and whether it has a web identity token instead (IAM roles for
+    # service accounts: S3A then reads that). Derived, not configured: S3 credentials are never a
+    # breweries setting.
+    s3_keys_missing: tuple[str, ...] = ()
+    s3_web_identity: bool = False
 
     def __post_init__(self) -> None:
         # Layer URIs default to folders under the root; set here so that Settings(storage_root=...)
@@ -130,8 +143,26 @@ class Settings:
                 values[f.name] = _parse(f.name, raw.strip())
         # spark-submit's PythonRunner hands the driver its gateway through this variable.
         values["spark_submitted"] = "PYSPARK_GATEWAY_PORT" in env
+        values["s3_keys_missing"] = tuple(k for k in AWS_KEY_VARIABLES if not env.get(k, "").strip())
+        values["s3_web_identity"] = bool(env.get("AWS_WEB_IDENTITY_TOKEN_FILE", "").strip())
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    def require_s3_credentials(self) -> None:
+        """A process the chart gave a credential Secret has both of its keys; else one clear error.
+
+        The chart refers to the Secret's keys as optional, so that a missing Secret or key reaches
+        this message instead of leaving the pod unable to start.
+        """
+        if not self.s3_credentials_secret or not self.s3_keys_missing:
+            return
+        who = f"identity {self.s3_identity}'s" if self.s3_identity else "this process's"
+        raise SettingsError(
+            f"{' and '.join(self.s3_keys_missing)} {'is' if len(self.s3_keys_missing) == 1 else 'are'} "
+            f"not set: Secret {self.s3_credentials_secret}, "
+            f"{who} object-store credential, is missing or lacks the key; create it with both "
+            f"{' and '.join(AWS_KEY_VARIABLES)} (docs/iam-policies.md)"
+        )
 
     def require_pseudonymization_key(self) -> str:
         if not self.pseudonymization_key:
@@ -201,8 +232,9 @@ class Settings:
                 )
 
 
+_DERIVED = ("spark_submitted", "s3_keys_missing", "s3_web_identity")
 _ENV_NAMES: dict[str, str] = {
-    f.name: f"BREWERIES_{f.name.upper()}" for f in fields(Settings) if f.name != "spark_submitted"
+    f.name: f"BREWERIES_{f.name.upper()}" for f in fields(Settings) if f.name not in _DERIVED
 }
 _ENV_NAMES["s3_endpoint_url"] = "BREWERIES_S3_ENDPOINT"
 

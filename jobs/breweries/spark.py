@@ -83,7 +83,10 @@ def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
         builder = builder.config("spark.driver.extraClassPath", classpath)
     if settings.on_object_storage:
         hadoop = s3a.hadoop_conf(
-            endpoint=settings.s3_endpoint_url, region=settings.s3_region, path_style=settings.s3_path_style
+            endpoint=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            path_style=settings.s3_path_style,
+            web_identity=settings.s3_web_identity,
         )
         for key, value in {**{f"spark.hadoop.{k}": v for k, v in hadoop.items()}, **s3a.SPARK_CONF}.items():
             builder = builder.config(key, value)

@@ -417,7 +417,7 @@ def test_secrets_and_security_reach_spark_pods_without_the_operators_webhook(def
             assert webhook_only.isdisjoint(app["spec"][role]), (name, role)
         fields = {e["name"]: e.get("valueFrom", {}) for e in container(app, "driver")["env"]}
         assert fields["AWS_SECRET_ACCESS_KEY"] == {
-            "secretKeyRef": {"name": "breweries-s3", "key": "AWS_SECRET_ACCESS_KEY"}
+            "secretKeyRef": {"name": f"breweries-s3-{name}", "key": "AWS_SECRET_ACCESS_KEY", "optional": True}
         }
         assert fields["BREWERIES_SPARK_APPLICATION"] == {
             "fieldRef": {"fieldPath": "metadata.labels['sparkoperator.k8s.io/app-name']"}

@@ -92,13 +92,18 @@ def test_its_driver_gets_the_catalog_and_storage_settings_of_the_stages_by_secre
     assert env["BREWERIES_CATALOG_PASSWORD"]["valueFrom"] == {
         "secretKeyRef": {"name": "breweries-catalog", "key": "password"}
     }
+    # Its own object-store identity, allowed the tables' upkeep and nothing else (breweries.access).
     assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"] == {
-        "secretKeyRef": {"name": "breweries-s3", "key": "AWS_SECRET_ACCESS_KEY"}
+        "secretKeyRef": {"name": "breweries-s3-maintain", "key": "AWS_SECRET_ACCESS_KEY", "optional": True}
     }
+    assert env["BREWERIES_S3_IDENTITY"]["value"] == "maintain"
     assert env[env_name("snapshot_retention_days")]["value"] == "7"
-    # The same driver environment as a stage's, but for which stage it is (and no pseudonymization key).
+    # The same driver environment as a stage's, but for which stage it is, its credential (and no
+    # pseudonymization key).
     gold = spark_applications(one(default_manifests, "WorkflowTemplate"))["gold"]
-    stage_env = [e for e in container(gold, "driver")["env"] if e["name"] != "BREWERIES_STAGE"]
+    own = {"BREWERIES_STAGE", "BREWERIES_S3_IDENTITY", "BREWERIES_S3_CREDENTIALS_SECRET"}
+    own |= {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+    stage_env = [e for e in container(gold, "driver")["env"] if e["name"] not in own]
     assert [
         e for e in container(app, "driver")["env"] if e["name"] in {s["name"] for s in stage_env}
     ] == stage_env
@@ -111,7 +116,10 @@ def test_its_driver_gets_the_catalog_and_storage_settings_of_the_stages_by_secre
             "spec"
         ] | {"containers": None}
         assert app["spec"][role]["labels"]["app.kubernetes.io/component"] == "maintenance"
-    assert env_values(app, "executor") == env_values(gold, "executor")
+    assert env_values(app, "executor") == env_values(gold, "executor") | {
+        "BREWERIES_S3_IDENTITY": "maintain",
+        "BREWERIES_S3_CREDENTIALS_SECRET": "breweries-s3-maintain",
+    }
 
 
 def test_its_exit_handler_borrows_the_pipelines_cleanup_and_notifier(default_manifests) -> None:

@@ -23,6 +23,7 @@ from tests.images.test_spark_image_contract import VERSION, WRITABLE, docker, re
 from tests.integration.s3_runs import Buckets, published_rows
 from tests.s3_server import S3Server
 
+from breweries.access import identity_names
 from breweries.api.replay import ReplayServer, ReplayState
 from breweries.pipeline import ENTRY_POINT, STAGES
 from breweries.stages.gold import GOLD
@@ -53,9 +54,15 @@ def rendered_applications(s3: S3Server, api_url: str) -> dict:
 
 def driver_environment(application: dict, s3: S3Server) -> dict[str, str]:
     """The driver's env as the chart renders it, each secretKeyRef filled from the test's values."""
+    # Each identity's Secret holds the test server's root key pair here: what each identity's own
+    # policy allows is tests/integration/test_object_store_access.py's.
+    keys = {
+        (f"breweries-s3-{identity}", name): value
+        for identity in identity_names()
+        for name, value in (("AWS_ACCESS_KEY_ID", s3.access_key), ("AWS_SECRET_ACCESS_KEY", s3.secret_key))
+    }
     secrets = {
-        ("breweries-s3", "AWS_ACCESS_KEY_ID"): s3.access_key,
-        ("breweries-s3", "AWS_SECRET_ACCESS_KEY"): s3.secret_key,
+        **keys,
         ("breweries-pseudonymization", "key"): KEY,
         ("breweries-catalog", "username"): "breweries",
         ("breweries-catalog", "password"): "image-test-catalog-password",

@@ -129,8 +129,50 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
-{{/* Object store credentials from the existing Secret, never inline. */}}
-{{- define "breweries.s3CredentialsEnv" -}}
+{{/*
+The podSpecPatch of a container or script step: Argo adds an init and a wait container of its own
+(argoexec) with no securityContext unless its controller is configured with one, and the restricted
+Pod Security Standard refuses a pod whose containers do not drop every capability and forbid
+privilege escalation. This gives them the chart's. Not for resource steps: Argo locks their
+containers down itself, and their pods have no wait container (the patch would add one).
+*/}}
+{{- define "breweries.argoExecutorPodSpecPatch" -}}
+{{- $securityContext := include "breweries.containerSecurityContext" . | fromYaml -}}
+{{- dict "initContainers" (list (dict "name" "init" "securityContext" $securityContext)) "containers" (list (dict "name" "wait" "securityContext" $securityContext)) | toYaml -}}
+{{- end -}}
+
+{{/*
+The object-store identities (breweries.access.identity_names(); tests/chart checks that they
+agree): one per stage, `breweries maintain`, the exit handler, Trino and analysts. Each has a key
+pair of its own (or, with irsa.enabled, an IAM role) allowed only what its work needs.
+*/}}
+{{- define "breweries.identities" -}}
+{{- range include "breweries.stages" . | fromYamlArray }}
+- {{ .component }}
+{{- end }}
+{{- range list "maintain" "notify" "trino" "analyst" }}
+- {{ . }}
+{{- end }}
+{{- end -}}
+
+{{/* The Secret of one identity's key pair: (dict "root" $ "identity" "silver-anonymized"). */}}
+{{- define "breweries.identitySecret" -}}
+{{- $trino := "" -}}
+{{- with .root.Values.trino }}{{ with .s3Credentials }}{{ $trino = .name }}{{ end }}{{ end -}}
+{{- if and (eq .identity "trino") $trino -}}
+{{- $trino -}}
+{{- else -}}
+{{- printf .root.Values.secrets.s3Credentials.identitySecretName .identity -}}
+{{- end -}}
+{{- end -}}
+
+{{/* With irsa.enabled, the ServiceAccount a stage's or maintain's pods run as, annotated with its role. */}}
+{{- define "breweries.identityServiceAccount" -}}
+{{- printf "%s-%s" (include "breweries.sparkServiceAccount" .root) .identity | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* MinIO's root key pair: MinIO itself and its set-up Job only. */}}
+{{- define "breweries.minioRootEnv" -}}
 - name: AWS_ACCESS_KEY_ID
   valueFrom:
     secretKeyRef:
@@ -141,10 +183,39 @@ seccompProfile:
     secretKeyRef:
       name: {{ .Values.secrets.s3Credentials.name }}
       key: {{ .Values.secrets.s3Credentials.secretAccessKeyKey }}
+{{- end -}}
+
+{{/*
+One identity's object-store credential, (dict "root" $ "identity" "gold"): its own Secret, never
+inline, or with irsa.enabled nothing (the pod's ServiceAccount carries the role). The keys are
+optional, so that a missing Secret or key reaches the stage's own message (breweries.settings,
+which names the Secret) instead of leaving the pod unable to start.
+*/}}
+{{- define "breweries.s3CredentialsEnv" -}}
+{{- $root := .root -}}
+- name: BREWERIES_S3_IDENTITY
+  value: {{ .identity | quote }}
+{{- if not $root.Values.irsa.enabled }}
+{{- $secret := include "breweries.identitySecret" . }}
+- name: BREWERIES_S3_CREDENTIALS_SECRET
+  value: {{ $secret | quote }}
+- name: AWS_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ $root.Values.secrets.s3Credentials.accessKeyIdKey }}
+      optional: true
+- name: AWS_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ $root.Values.secrets.s3Credentials.secretAccessKeyKey }}
+      optional: true
+{{- end }}
 - name: AWS_REGION
-  value: {{ .Values.storage.region | quote }}
+  value: {{ $root.Values.storage.region | quote }}
 - name: AWS_DEFAULT_REGION
-  value: {{ .Values.storage.region | quote }}
+  value: {{ $root.Values.storage.region | quote }}
 {{- end -}}
 
 {{/* The settings every stage reads (breweries.settings.Settings.from_env). */}}

@@ -9,11 +9,18 @@ CronWorkflow's application: `breweries maintain` on the base image, with mainten
 {{- $stage := .stage -}}
 {{- $component := "maintenance" -}}
 {{- $imageComponent := "base" -}}
+{{- $identity := "maintain" -}}
 {{- $resources := $root.Values.maintenance -}}
 {{- with $stage -}}
 {{- $component = .component -}}
 {{- $imageComponent = .component -}}
+{{- $identity = .component -}}
 {{- $resources = index $root.Values.stages .name -}}
+{{- end -}}
+{{- $credentials := dict "root" $root "identity" $identity -}}
+{{- $serviceAccount := include "breweries.sparkServiceAccount" $root -}}
+{{- if $root.Values.irsa.enabled -}}
+{{- $serviceAccount = include "breweries.identityServiceAccount" $credentials -}}
 {{- end -}}
 {{- $endpoint := include "breweries.s3Endpoint" $root -}}
 apiVersion: sparkoperator.k8s.io/v1beta2
@@ -77,8 +84,13 @@ spec:
     fs.s3a.endpoint.region: {{ $root.Values.storage.region | quote }}
     fs.s3a.path.style.access: {{ $root.Values.storage.pathStyleAccess | quote }}
     fs.s3a.committer.name: {{ $root.Values.spark.committer | quote }}
-    # Credentials come from the environment (a Secret), never from this manifest.
+    # Credentials come from the environment (the identity's Secret) or, with IRSA, from the pod's
+    # web identity token: never from this manifest.
+    {{- if $root.Values.irsa.enabled }}
+    fs.s3a.aws.credentials.provider: software.amazon.awssdk.auth.credentials.WebIdentityTokenFileCredentialsProvider
+    {{- else }}
     fs.s3a.aws.credentials.provider: software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider
+    {{- end }}
   # Resources are Spark settings; everything else a driver or executor pod needs (its environment,
   # secrets, security contexts, writable mounts) is in Spark's pod template, which spark-submit
   # applies itself: nothing here depends on the operator's mutating webhook.
@@ -89,12 +101,12 @@ spec:
     {{- end }}
     coreLimit: {{ $resources.driver.cores | quote }}
     memory: {{ $resources.driver.memory | quote }}
-    serviceAccount: {{ include "breweries.sparkServiceAccount" $root }}
+    serviceAccount: {{ $serviceAccount }}
     labels:
       {{- include "breweries.selectorLabels" $root | nindent 6 }}
       app.kubernetes.io/component: {{ $component }}
     template:
-      {{- $env := include "breweries.driverEnv" (dict "root" $root "stage" $stage) }}
+      {{- $env := include "breweries.driverEnv" (dict "root" $root "stage" $stage "credentials" $credentials) }}
       {{- include "breweries.sparkPodTemplate" (dict "root" $root "container" "spark-kubernetes-driver" "env" $env) | nindent 6 }}
   executor:
     instances: {{ $resources.executor.instances }}
@@ -104,11 +116,15 @@ spec:
     {{- end }}
     coreLimit: {{ $resources.executor.cores | quote }}
     memory: {{ $resources.executor.memory | quote }}
+    {{- if $root.Values.irsa.enabled }}
+    # The identity's role reaches executors through their ServiceAccount too: they read and write the data.
+    serviceAccount: {{ $serviceAccount }}
+    {{- end }}
     labels:
       {{- include "breweries.selectorLabels" $root | nindent 6 }}
       app.kubernetes.io/component: {{ $component }}
     template:
-      {{- include "breweries.sparkPodTemplate" (dict "root" $root "container" "spark-kubernetes-executor" "env" (include "breweries.s3CredentialsEnv" $root)) | nindent 6 }}
+      {{- include "breweries.sparkPodTemplate" (dict "root" $root "container" "spark-kubernetes-executor" "env" (include "breweries.s3CredentialsEnv" $credentials)) | nindent 6 }}
 {{- end -}}
 
 {{/*
@@ -132,7 +148,7 @@ settings, the tables' catalog, its secrets.
       fieldPath: metadata.labels['sparkoperator.k8s.io/app-name']
 {{ include "breweries.pipelineEnv" $root }}
 {{ include "breweries.catalogEnv" $root }}
-{{ include "breweries.s3CredentialsEnv" $root }}
+{{ include "breweries.s3CredentialsEnv" .credentials }}
 {{- if .stage }}
 {{- if eq .stage.name "silver_anonymized" }}
 - name: BREWERIES_PSEUDONYMIZATION_KEY

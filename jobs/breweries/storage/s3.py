@@ -17,7 +17,7 @@ from datetime import date
 from functools import partial
 from typing import Any
 
-from breweries.errors import StorageError
+from breweries.errors import AccessDeniedError, StorageError
 from breweries.storage.base import Store
 from breweries.storage.uris import split_s3
 
@@ -32,6 +32,7 @@ class S3Store(Store):
         self.path_style = path_style
         self.region = region
         self._s3_client: Any = None
+        self._session: Any = None
 
     def write_bytes(self, uri: str, data: bytes) -> None:
         bucket, key = split_s3(uri)
@@ -116,7 +117,13 @@ class S3Store(Store):
     def _delete_keys(self, uri: str, bucket: str, keys: list[str]) -> None:
         for start in range(0, len(keys), 1000):  # DeleteObjects takes at most 1,000 keys a call
             batch = {"Objects": [{"Key": k} for k in keys[start : start + 1000]]}
-            self._call("delete", uri, partial(_delete_objects, bucket=bucket, batch=batch))
+            answer = self._call("delete", uri, partial(_delete_objects, bucket=bucket, batch=batch))
+            # DeleteObjects answers 200 and lists the keys it did not delete, with why.
+            for error in answer.get("Errors", [])[:1]:
+                where, code = f"s3a://{bucket}/{error.get('Key', '')}", error.get("Code", "error")
+                if code in _DENIED:
+                    raise AccessDeniedError(where, "delete", access_key=self._access_key(), code=code)
+                raise StorageError(f"cannot delete {where} (bucket {bucket!r}): {code}")
 
     def _keys(self, uri: str, bucket: str, prefix: str) -> list[str]:
         keys: list[str] = []
@@ -140,11 +147,18 @@ class S3Store(Store):
             code = exc.response.get("Error", {}).get("Code", "error")
             if code in ("NoSuchKey", "404"):
                 raise StorageError(f"{uri} does not exist") from None
+            if code in _DENIED:
+                raise AccessDeniedError(uri, action, access_key=self._access_key(), code=code) from None
             bucket = split_s3(uri)[0]
             raise StorageError(f"cannot {action} {uri} (bucket {bucket!r}): {code}") from None
         except BotoCoreError as exc:
             endpoint = self.endpoint_url or "the default AWS endpoint"
             raise StorageError(f"cannot {action} {uri} via {endpoint}: {exc}") from None
+
+    def _access_key(self) -> str:
+        """The id of the access key the client signs with (not a secret), for messages."""
+        credentials = self._session.get_credentials() if self._session is not None else None
+        return str(credentials.access_key) if credentials is not None else ""
 
     def _client(self) -> Any:
         if self._s3_client is None:
@@ -153,10 +167,16 @@ class S3Store(Store):
 
             addressing = {"addressing_style": "path" if self.path_style else "virtual"}
             # A session of its own: boto3's default session keeps the first credentials it finds.
-            self._s3_client = boto3.session.Session().client(
+            self._session = boto3.session.Session()
+            self._s3_client = self._session.client(
                 "s3", endpoint_url=self.endpoint_url, region_name=self.region, config=Config(s3=addressing)
             )
         return self._s3_client
+
+
+# What S3 and MinIO answer a credential that may not do what it asked (403 on a HEAD has no code)
+# or that they do not know.
+_DENIED = frozenset({"AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"})
 
 
 def _copy_object(client: Any, *, source: dict[str, str], bucket: str, key: str) -> Any:
