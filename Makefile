@@ -36,6 +36,11 @@ $(SETUP_STAMP): pyproject.toml
 $(TOOLS)/bin/helm: k8s/tools/install-helm.sh
 	k8s/tools/install-helm.sh $(TOOLS)/bin
 
+# Trino's CLI at the server's version: the SQL client of the cluster's Trino (README).
+TRINO_CLI := $(TOOLS)/bin/trino
+$(TRINO_CLI): k8s/tools/install-trino-cli.sh k8s/versions.env
+	k8s/tools/install-trino-cli.sh $(TOOLS)/bin
+
 # checkov pins many packages of its own: it gets a virtualenv apart from the project's.
 $(LINT_STAMP):
 	$(PYTHON) -m venv $(TOOLS)/lint
@@ -129,7 +134,7 @@ images-pin: ## record the SHA-256 of the connector jars and of the images' Pytho
 	k8s/tools/connector-jars.sh --pin
 	images/python-wheels.sh --pin
 
-cluster-up: $(SETUP_STAMP) $(HELM) ## a single-node Kubernetes here, offline: Argo Workflows, the Spark Operator, the chart with MinIO (k8s/README.md)
+cluster-up: $(SETUP_STAMP) $(HELM) $(TRINO_CLI) ## a single-node Kubernetes here, offline: Argo Workflows, the Spark Operator, the chart with MinIO (k8s/README.md)
 	k8s/tools/docker-engine.sh
 	HELM=$(HELM) STAGES="$(STAGES)" PYTHON=$(BIN)/python k8s/cluster-up.sh
 
@@ -139,8 +144,8 @@ cluster-down: ## stop the local cluster and remove what it left behind (keeps bu
 cluster-check: ## smoke tests of the local cluster: DNS, the API, an Argo workflow, a SparkApplication
 	k8s/cluster-check.sh
 
-cluster-up-kind: $(HELM) ## with registry access: a kind cluster with Argo, the Spark Operator, MinIO and the chart (needs kind, kubectl)
-	HELM=$(HELM) k8s/cluster-up-kind.sh
+cluster-up-kind: $(SETUP_STAMP) $(HELM) ## with registry access: a kind cluster with Argo, the Spark Operator, MinIO and the chart (needs kind, kubectl)
+	HELM=$(HELM) PYTHON=$(BIN)/python k8s/cluster-up-kind.sh
 
 cluster-down-kind: ## delete the kind cluster
 	kind delete cluster --name $(KIND_CLUSTER)

@@ -119,6 +119,12 @@ coredns() {
     -e "s|@CLUSTER_DOMAIN@|$CLUSTER_DOMAIN|g" k8s/cluster/coredns.yaml | kubectl apply -f - >/dev/null
 }
 
+# NetworkPolicy enforcement (k8s/cluster/kube-network-policies.yaml); before the pods it governs.
+network_policies() {
+  sed -e "s|@IMAGE@|$(image kube-network-policies)|" -e "s|@IMAGE_ID@|$(image_id kube-network-policies)|" \
+    k8s/cluster/kube-network-policies.yaml | kubectl apply -f - >/dev/null
+}
+
 argo_workflows() {
   local dir="$CLUSTER/argo-install"
   rm -rf "$dir" && mkdir -p "$dir"
@@ -140,6 +146,41 @@ spark_operator() {
     --wait --timeout 5m >/dev/null
 }
 
+# Trino's trial identities, `analyst` and `engineer`, with random passwords, and its TLS (Trino takes
+# passwords over HTTPS only). Secret breweries-trino-clients holds what clients need: the passwords
+# and the certificate to check (tests/e2e, the README's walk-through); breweries-trino the password
+# file Trino checks logins against and its nodes' shared secret; breweries-trino-tls the key and
+# self-signed certificate for `localhost` (kubectl port-forward) and the Service's names. Made
+# together, so that they always agree. The password file holds PBKDF2 hashes, the form of Trino's
+# file authenticator that Python's standard library makes; its PBKDF2 is HMAC-SHA1, with 100,000
+# rounds over 128 random bits here.
+trino_secrets() {
+  kubectl get secret -n breweries breweries-trino breweries-trino-tls breweries-trino-clients >/dev/null 2>&1 && return
+  local analyst engineer password_db tls
+  analyst="$(openssl rand -hex 16)"
+  engineer="$(openssl rand -hex 16)"
+  password_db="$(ANALYST="$analyst" ENGINEER="$engineer" python3 -c '
+import hashlib, os
+for user in ("analyst", "engineer"):
+    salt, iterations = os.urandom(16), 100_000
+    digest = hashlib.pbkdf2_hmac("sha1", os.environ[user.upper()].encode(), salt, iterations, dklen=32)
+    print(f"{user}:{iterations}:{salt.hex()}:{digest.hex()}")')"
+  tls="$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)" # memory, not disk, where it can
+  local service=breweries-trino
+  openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=$service" \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,DNS:$service,DNS:$service.breweries,DNS:$service.breweries.svc,DNS:$service.breweries.svc.cluster.local" \
+    -keyout "$tls/key.pem" -out "$tls/cert.pem" 2>/dev/null || die "openssl could not make Trino's certificate"
+  cat "$tls/key.pem" "$tls/cert.pem" >"$tls/tls.pem"
+  kubectl delete secret -n breweries breweries-trino breweries-trino-clients breweries-trino-tls --ignore-not-found >/dev/null
+  kubectl create secret generic -n breweries breweries-trino-tls --from-file=tls.pem="$tls/tls.pem" >/dev/null
+  kubectl create secret generic -n breweries breweries-trino-clients \
+    --from-literal=analyst="$analyst" --from-literal=engineer="$engineer" --from-file=ca.crt="$tls/cert.pem" >/dev/null
+  rm -rf "$tls"
+  kubectl create secret generic -n breweries breweries-trino \
+    --from-literal=password.db="$password_db" --from-literal=shared-secret="$(openssl rand -hex 32)" >/dev/null
+  log "created Secrets breweries-trino, breweries-trino-tls and breweries-trino-clients (users analyst, engineer)"
+}
+
 # The breweries chart as release `breweries` in namespace `breweries`, with minio.enabled=true,
 # the catalog's PostgreSQL and the images from k8s/tools/load-images.sh. Its trial Secrets already are:
 # random values, generated here and never written to disk (etcd's data is in memory).
@@ -152,7 +193,15 @@ breweries() {
       log "created Secret breweries/$name"
     fi
   }
+  # MinIO's root user, for MinIO and its set-up Job only; every other process has a key pair of its
+  # own identity, allowed only what its work needs (`breweries access-policies`), which the set-up
+  # Job makes a MinIO user with its policy.
   secret breweries-s3 "AWS_ACCESS_KEY_ID=breweries" "AWS_SECRET_ACCESS_KEY=$(openssl rand -hex 24)"
+  local identity identities
+  identities="$("${PYTHON:-.venv/bin/python}" -m breweries.cli access-policies --list)"
+  for identity in $identities; do
+    secret "breweries-s3-$identity" "AWS_ACCESS_KEY_ID=breweries-$identity" "AWS_SECRET_ACCESS_KEY=$(openssl rand -hex 24)"
+  done
   secret breweries-pseudonymization "key=$(openssl rand -hex 32)"
   # The tables' catalog: the chart's PostgreSQL, its data in a folder of this machine that outlives
   # the pod. That data was made with the password of its Secret: when neither the Secret nor the
@@ -164,6 +213,7 @@ breweries() {
     rm -rf "$catalog_volume"
   fi
   secret breweries-catalog "username=breweries" "password=$(openssl rand -hex 24)"
+  trino_secrets
   mkdir -p "$catalog_volume"
   chown "$POSTGRESQL_UID:$POSTGRESQL_UID" "$catalog_volume"
   chmod 700 "$catalog_volume"
@@ -180,16 +230,22 @@ breweries() {
   local postgresql_image
   postgresql_image="$(images/postgres/build.sh)"
   images+=("$postgresql_image")
+  local trino_image
+  trino_image="$(images/trino/build.sh)"
+  images+=("$trino_image")
   k8s/tools/load-images.sh "${images[@]}"
   # The cluster cannot reach the real API: the chart serves the bundled snapshot in its place.
-  log "installing the breweries chart (release breweries, namespace breweries, MinIO, PostgreSQL and the API replay on)"
+  log "installing the breweries chart (release breweries, namespace breweries, MinIO, PostgreSQL, Trino and the API replay on)"
   "$HELM" upgrade --install breweries helm/breweries --kubeconfig "$KUBECONFIG_FILE" --namespace breweries \
     --values helm/breweries/values-small.yaml --set minio.enabled=true --set apiReplay.enabled=true \
+    --set networkPolicy.enabled=true \
     --set image.repository="$BREWERIES_IMAGES" --set image.tag="$version" \
     --set minio.image="$(image minio)" --set minio.mcImage="$(image mc)" \
     --set catalog.postgresql.enabled=true --set catalog.postgresql.image="$postgresql_image" \
     --set catalog.postgresql.persistence.storageClassName=breweries-local \
     --set-string "catalog.postgresql.podAnnotations.breweries\.local/image-id=$(docker image inspect -f '{{.Id}}' "$postgresql_image" | cut -c8-19)" \
+    --set trino.enabled=true --set trino.image="$trino_image" \
+    --set-string "trino.podAnnotations.breweries\.local/image-id=$(docker image inspect -f '{{.Id}}' "$trino_image" | cut -c8-19)" \
     --wait --timeout 5m >/dev/null
 }
 
@@ -206,9 +262,11 @@ worker_node
 log "installing CoreDNS, Argo Workflows $ARGO_WORKFLOWS_VERSION and the Spark Operator $SPARK_OPERATOR_VERSION"
 kubectl apply -f k8s/namespaces.yaml >/dev/null
 coredns
+network_policies
 argo_workflows
 spark_operator
 kubectl -n kube-system rollout status deployment/coredns --timeout 180s >/dev/null
+kubectl -n kube-system rollout status daemonset/kube-network-policies --timeout 180s >/dev/null
 kubectl -n argo rollout status deployment/workflow-controller --timeout 180s >/dev/null
 kubectl -n argo rollout status deployment/argo-server --timeout 180s >/dev/null
 breweries

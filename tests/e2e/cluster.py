@@ -8,11 +8,13 @@ chart installed, every test skips itself and says which.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -122,3 +124,27 @@ def started(node: dict[str, Any]) -> datetime:
 
 def finished(node: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(node["finishedAt"].replace("Z", "+00:00"))
+
+
+@contextlib.contextmanager
+def port_forward(target: str, remote_port: int) -> Iterator[int]:
+    """`kubectl port-forward TARGET :REMOTE_PORT`, as a user reaches a Service: yields the local port."""
+    command = [tool("kubectl"), "-n", NAMESPACE, "port-forward", target, f":{remote_port}"]
+    process = subprocess.Popen(
+        command,
+        env={**os.environ, "KUBECONFIG": KUBECONFIG},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # "Forwarding from 127.0.0.1:PORT -> REMOTE_PORT"
+        if not line.startswith("Forwarding from 127.0.0.1:"):
+            raise AssertionError(
+                f"{' '.join(command)}: {line}{process.stderr.read() if process.stderr else ''}"
+            )
+        yield int(line.split("127.0.0.1:")[1].split()[0])
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -26,6 +26,7 @@ from tests.e2e.cluster import (
     get_json,
     helm,
     kubectl,
+    port_forward,
     secret_values,
     started,
     state,
@@ -163,6 +164,81 @@ def test_gold_read_through_the_catalog_equals_an_independent_count_of_what_the_a
     for table in TABLES:
         assert lake.load_table(table.identifier).current_snapshot() is not None, table.identifier
     assert gold_counts(lake, RUN_DATE) == snapshot_counts(snapshot)
+
+
+@pytest.fixture(scope="module")
+def trino_server(cluster, tmp_path_factory):
+    """The chart's Trino as its README reaches it: `kubectl port-forward svc/breweries-trino 8443`,
+    HTTPS checked against the certificate cluster-up gave it. Yields (port, certificate file)."""
+    certificate = tmp_path_factory.mktemp("trino") / "ca.crt"
+    certificate.write_text(secret_values("breweries-trino-clients")["ca.crt"])
+    with port_forward("svc/breweries-trino", 8443) as port:
+        yield port, str(certificate)
+
+
+def trino_query(server, user: str, sql: str, password: str | None = None) -> list[tuple]:
+    """``sql`` run by ``user`` on the chart's Trino, with the trial password cluster-up gave that
+    user unless ``password`` says otherwise."""
+    import trino
+
+    port, certificate = server
+    session = requests.Session()
+    session.trust_env = False  # REQUESTS_CA_BUNDLE would replace the certificate to check
+    session.verify = certificate
+    connection = trino.dbapi.connect(
+        host="localhost",
+        port=port,
+        user=user,
+        auth=trino.auth.BasicAuthentication(user, password or secret_values("breweries-trino-clients")[user]),
+        http_scheme="https",
+        http_session=session,
+        catalog="lake",
+        request_timeout=120,
+    )
+    try:
+        cursor = connection.cursor()
+        cursor.execute(sql)
+        return [tuple(row) for row in cursor.fetchall()]
+    finally:
+        connection.close()
+
+
+def test_gold_queried_through_trino_by_the_analyst_equals_an_independent_count(
+    first_run, trino_server, snapshot
+) -> None:
+    rows = trino_query(
+        trino_server,
+        "analyst",
+        f"SELECT country, state, brewery_type, brewery_count FROM lake.{GOLD} "
+        f"WHERE snapshot_date = DATE '{RUN_DATE}'",
+    )
+    assert {(country, region, kind): n for country, region, kind, n in rows} == snapshot_counts(snapshot)
+
+
+def test_raw_silver_is_denied_to_the_analyst_and_read_by_the_engineer(
+    first_run, trino_server, snapshot
+) -> None:
+    import trino
+
+    query = f"SELECT count(*) FROM lake.silver.breweries WHERE snapshot_date = DATE '{RUN_DATE}'"
+    with pytest.raises(trino.exceptions.TrinoUserError) as denied:
+        trino_query(trino_server, "analyst", query)
+    assert denied.value.error_name == "PERMISSION_DENIED"
+    assert "Cannot select from table lake.silver.breweries" in denied.value.message
+    assert trino_query(trino_server, "engineer", query) == [(len(snapshot),)]
+    # The analyst still reads the pseudonymized layer, and only sees the layers it may read.
+    anonymized = query.replace("lake.silver.", "lake.silver_anonymized.")
+    assert trino_query(trino_server, "analyst", anonymized) == [(len(snapshot),)]
+    schemas = {schema for (schema,) in trino_query(trino_server, "analyst", "SHOW SCHEMAS FROM lake")}
+    assert {"gold", "silver_anonymized"} <= schemas and "silver" not in schemas, schemas
+
+
+def test_a_wrong_trino_password_is_refused(trino_server) -> None:
+    import trino
+
+    with pytest.raises(trino.exceptions.HttpError) as refused:
+        trino_query(trino_server, "engineer", "SELECT 1", password="not-the-password")
+    assert "401" in str(refused.value)
 
 
 def test_no_driver_logs_the_catalogs_password(first_run) -> None:
