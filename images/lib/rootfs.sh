@@ -4,8 +4,8 @@
 # asked, pinned packages from the suite's updates and security archives), cached under
 # .tools/NAME/ and keyed by everything that goes into it; `docker import` of it; a `docker build`
 # of a small Dockerfile on top, skipped when the image's breweries.inputs label says that nothing
-# it is made from changed; and BUILD.txt, the record of what was built (image ID, Debian release,
-# package versions) to commit beside the build script.
+# it is made from changed; and a record of what was built (image ID, Debian release,
+# package versions) for images/lib/record.sh to compare with the one committed beside the script.
 #
 # A build script sources it from the repository root and calls, in order:
 #

@@ -7,8 +7,8 @@
 # that the chart's default image, docker.io/library/postgres, and this one are interchangeable.
 #
 # Cached: the root filesystem under .tools/postgres (keyed by suite, architecture, package list and
-# pin) and its imported image. Each build writes what it made (image ID, package versions) to
-# BUILD.txt beside this script. Prints the image's name on stdout.
+# pin) and its imported image. Each build records what it made (image ID, package versions) in
+# .tools/postgres/BUILD.txt and compares it with the BUILD.txt committed here. Prints the image's name.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=images/postgres
@@ -24,6 +24,8 @@ tag="localhost/breweries/postgres:${pin%%-*}-$suite"
 
 fail() { echo "postgres-image: $*" >&2; exit 1; }
 say() { echo "postgres-image: $*" >&2; }
+# shellcheck source=images/lib/record.sh
+source images/lib/record.sh
 
 arch="$(dpkg --print-architecture 2>/dev/null || echo unknown)"
 packages="$(sed 's/#.*//' "$here/packages" | xargs | tr ' ' ',')"
@@ -109,6 +111,7 @@ id="$(docker image inspect --format '{{.Id}}' "$tag")"
   echo "architecture: $arch"
   echo "suite: $suite (+ $suite-updates, $suite-security)"
   cat "$cache/packages-$key.txt"
-} >"$here/BUILD.txt"
-say "$tag is $id (recorded in $here/BUILD.txt)"
+} >"$cache/BUILD.txt"
+say "$tag is $id"
+record_compare "$cache/BUILD.txt" "$here/BUILD.txt" say
 echo "$tag"

@@ -6,7 +6,8 @@
 #
 # Cached: the root filesystem under .tools/spark-standin (keyed by suite, architecture and the
 # package list) and its imported image; the Spark layers come from Docker's build cache.
-# Each build writes what it made (image ID, Debian release, package versions) to BUILD.txt.
+# Each build records what it made (image ID, Debian release, package versions) in
+# .tools/spark-standin/BUILD.txt and compares it with the BUILD.txt committed here (images/lib/record.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root="$PWD"
@@ -19,6 +20,8 @@ pyspark="pyspark-4.0.1.tar.gz"
 
 fail() { echo "spark-standin: $*" >&2; exit 1; }
 say() { echo "spark-standin: $*" >&2; }
+# shellcheck source=images/lib/record.sh
+source images/lib/record.sh
 
 arch="$(dpkg --print-architecture 2>/dev/null || echo unknown)"
 packages="$(sed 's/#.*//' "$here/packages" | xargs | tr ' ' ',')"
@@ -99,5 +102,6 @@ id="$(docker image inspect --format '{{.Id}}' "$tag")"
   echo "suite: $suite"
   echo "pyspark-sdist-sha256: $(cut -d' ' -f1 "$here/pyspark.sha256")"
   cat "$cache/packages-$key.txt"
-} >"$here/BUILD.txt"
-say "$tag is $id (not apache/spark; recorded in $here/BUILD.txt)"
+} >"$cache/BUILD.txt"
+say "$tag is $id (not apache/spark)"
+record_compare "$cache/BUILD.txt" "$here/BUILD.txt" say

@@ -12,7 +12,8 @@
 #                                  its SHA-256 in trino-server.sha256
 #
 # Cached under .tools/trino: the tarball, the root filesystem (keyed by suite, architecture,
-# package list and the JDK pin) and its imported image. Writes BUILD.txt beside this script.
+# package list and the JDK pin) and its imported image, and the record of the build (BUILD.txt),
+# compared with the one committed here.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=images/trino
@@ -28,6 +29,8 @@ url="${MAVEN_CENTRAL_URL:-https://repo1.maven.org/maven2}/io/trino/trino-server/
 ROOTFS_UPDATES=1
 # shellcheck source=images/lib/rootfs.sh
 source images/lib/rootfs.sh
+# shellcheck source=images/lib/record.sh
+source images/lib/record.sh
 rootfs_init trino "$suite" "$here/packages" "openjdk-25-jre-headless=$jdk"
 say() { rootfs_say "$@"; }
 fail() { rootfs_fail "$@"; }
@@ -75,9 +78,10 @@ mapfile -t etc_files < <(find "$here/etc" -type f | LC_ALL=C sort)
 image_build "$tag" "$here/Dockerfile" trino_context \
   "$here/trino-server.sha256" "$here/plugins" "$here/run-trino" "${etc_files[@]}" \
   -- --build-arg "TRINO_VERSION=$version"
-image_record "$here/BUILD.txt" "$tag" \
+image_record "$ROOTFS_CACHE/BUILD.txt" "$tag" \
   "trino-server: $tarball ($url)" \
   "trino-server-sha256: ${pin%% *}" \
   "plugins: $(sed 's/#.*//' "$here/plugins" | xargs)"
-say "$tag is $(docker image inspect --format '{{.Id}}' "$tag") (recorded in $here/BUILD.txt)"
+say "$tag is $(docker image inspect --format '{{.Id}}' "$tag")"
+record_compare "$ROOTFS_CACHE/BUILD.txt" "$here/BUILD.txt" say
 echo "$tag"
