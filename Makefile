@@ -20,7 +20,7 @@ RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup demo run minio minio-down test test-fast e2e lint format bench bench-cluster images images-standin images-postgres images-trino images-test images-kind images-pin \
-	cluster-up cluster-down cluster-check cluster-up-kind cluster-down-kind clean
+	cluster-up cluster-preflight cluster-down cluster-check cluster-up-kind cluster-down-kind clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -134,9 +134,13 @@ images-pin: ## record the SHA-256 of the connector jars and of the images' Pytho
 	k8s/tools/connector-jars.sh --pin
 	images/python-wheels.sh --pin
 
-cluster-up: $(SETUP_STAMP) $(HELM) $(TRINO_CLI) ## a single-node Kubernetes here, offline: Argo Workflows, the Spark Operator, the chart with MinIO (k8s/README.md)
-	k8s/tools/docker-engine.sh
+# The machine is checked first, in seconds, before the Python environment and the long builds.
+cluster-up: cluster-preflight $(SETUP_STAMP) $(HELM) $(TRINO_CLI) ## a single-node Kubernetes here, offline: Argo Workflows, the Spark Operator, the chart with MinIO, PostgreSQL, Trino (k8s/README.md)
 	HELM=$(HELM) STAGES="$(STAGES)" PYTHON=$(BIN)/python k8s/cluster-up.sh
+
+cluster-preflight: ## check this machine for make cluster-up in seconds; installs containerd, runc and Docker where missing
+	k8s/cluster-up.sh --preflight
+
 
 cluster-down: ## stop the local cluster and remove what it left behind (keeps builds, images, certificates)
 	k8s/cluster-down.sh

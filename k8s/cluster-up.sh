@@ -15,14 +15,93 @@ BREWERIES_IMAGES=localhost/breweries
 # owns the catalog's data folder.
 POSTGRESQL_UID=10999
 
+# The steps, in order, with what each cost here (k8s/README.md#timings): the first run builds
+# everything, later ones reuse .tools, the Go caches and Docker's images.
+STEPS=(
+  "check this machine (installs containerd, runc and Docker where missing)"
+  "the project's images: the Spark stand-in, base and stages, PostgreSQL, Trino (first run: about 25 min; then seconds)"
+  "Kubernetes, etcd, CNI, CoreDNS, Argo, the Spark Operator, MinIO and the policy enforcer from Go source (first run: about 70 min; then seconds)"
+  "the cluster's images (first run: about 1 min)"
+  "certificates, etcd, the control plane, containerd and the kubelet"
+  "CoreDNS, the NetworkPolicy enforcer, Argo Workflows and the Spark Operator"
+  "the breweries chart: Secrets, images into the cluster, helm install"
+)
+step() { log "step $1/${#STEPS[@]}: ${STEPS[$1 - 1]}"; }
+
+# Debian's packages for the host programs the cluster runs; containerd and runc at their pins.
+host_packages() {
+  local tool package missing=()
+  declare -A package_of=([containerd]="containerd=$CONTAINERD_DEB" [containerd-shim-runc-v2]="containerd=$CONTAINERD_DEB"
+    [ctr]="containerd=$CONTAINERD_DEB" [runc]="runc=$RUNC_DEB" [iptables]=iptables [ip6tables]=iptables [ip]=iproute2
+    [openssl]=openssl [curl]=curl [mount]=mount [debootstrap]=debootstrap)
+  for tool in "${!package_of[@]}"; do
+    command -v "$tool" >/dev/null || missing+=("${package_of[$tool]}")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  command -v apt-get >/dev/null || die "missing ${missing[*]}, and no apt-get to install them: install them, then rerun"
+  log "installing Debian's ${missing[*]} (log: .tools/cluster/apt.log)"
+  mkdir -p "$CLUSTER"
+  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"; } \
+    >"$CLUSTER/apt.log" 2>&1 || die "apt-get could not install ${missing[*]}: see .tools/cluster/apt.log (a pin gone from Debian? apt-cache policy NAME, then k8s/versions.env)"
+}
+
+# Go builds the cluster's programs: Kubernetes 1.34's modules need Go 1.24 or newer.
+go_toolchain() {
+  command -v go >/dev/null || die "Go 1.24 or newer is needed to build the cluster's programs from source: install it (https://go.dev/doc/install) and put go on PATH"
+  local version minor
+  version="$(go env GOVERSION)"
+  minor="$(sed -E 's/^go1\.([0-9]+).*/\1/' <<<"$version")"
+  [[ "$minor" =~ ^[0-9]+$ && "$minor" -ge 24 ]] || die "go is $version; Kubernetes 1.34 needs Go 1.24 or newer: install a newer Go"
+}
+
+# Whether the long builds are still to do: a missing program or image means the first run's costs.
+first_run() {
+  local name
+  for name in kubelet kube-apiserver etcd minio; do [ -x "$BIN/$name" ] || return 0; done
+  docker image inspect "$SPARK_STANDIN_IMAGE" >/dev/null 2>&1 || return 0
+  return 1
+}
+
+# What a first run downloads from, each reached within seconds or named.
+registries_reachable() {
+  local proxy pids=() names=() failed=() i
+  local -A urls=(
+    ["Debian (debootstrap, apt)"]="${ROOTFS_MIRROR:-http://deb.debian.org/debian}/dists/bookworm/Release"
+    ["Maven Central (jars, Trino)"]="${MAVEN_CENTRAL:-https://repo1.maven.org/maven2}/io/trino/trino-server/maven-metadata.xml"
+    ["PyPI (the images' wheels)"]="$(python3 -m pip config get global.index-url 2>/dev/null || echo https://pypi.org/simple)/pip/"
+  )
+  proxy="$(go env GOPROXY | cut -d, -f1)"
+  case "$proxy" in off | direct) ;; *) urls["the Go module proxy"]="$proxy/k8s.io/kubernetes/@v/$KUBERNETES_VERSION.info" ;; esac
+  for i in "${!urls[@]}"; do
+    curl -fsS -o /dev/null -m 10 "${urls[$i]}" 2>/dev/null &
+    pids+=("$!")
+    names+=("$i at ${urls[$i]}")
+  done
+  for i in "${!pids[@]}"; do wait "${pids[$i]}" || failed+=("${names[$i]}"); done
+  [ "${#failed[@]}" -eq 0 ] || die "the first run downloads from package registries, and these could not be reached (10 s at most each): $(IFS=';'; echo "${failed[*]}"). Check the network or the proxy settings"
+}
+
+# Free space where the builds go: the first run needs about 30 GB (k8s/README.md#timings).
+disk_space() { # GIGABYTES
+  local dir free
+  for dir in "$TOOLS" "$(go env GOCACHE)" "$(go env GOMODCACHE)" "$(docker info -f '{{.DockerRootDir}}')"; do
+    mkdir -p "$dir" 2>/dev/null || continue
+    free="$(df -Pk "$dir" | awk 'NR == 2 {print int($4 / 1048576)}')"
+    [ "$free" -ge "$1" ] || die "$dir has $free GB free; this run needs about $1 GB there: free some, or point GOCACHE, GOMODCACHE or Docker elsewhere"
+  done
+}
+
+# Everything the run needs, checked (or installed) in its first seconds, before any long build.
 preflight() {
   [ "$(id -u)" = 0 ] || die "the local cluster runs containerd, the kubelet and iptables: run it as root (or use make cluster-up-kind)"
   local tool
-  for tool in go docker containerd containerd-shim-runc-v2 runc ctr iptables ip6tables ip openssl python3 curl apt-get mount; do
-    command -v "$tool" >/dev/null || die "$tool is not on PATH (containerd, runc: apt-get install containerd runc; Go 1.24+ for the builds)"
+  for tool in python3 apt-get dpkg-deb; do
+    command -v "$tool" >/dev/null || die "$tool is not on PATH: the local cluster is built on Debian or Ubuntu (else use make cluster-up-kind)"
   done
-  [ -x "$HELM" ] || die "helm is missing at $HELM: run make cluster-up (it installs helm), or set HELM"
-  docker info >/dev/null 2>&1 || die "the Docker engine does not answer: start dockerd (it builds the cluster's images)"
+  host_packages
+  k8s/tools/docker-engine.sh
+  go_toolchain
   local package pinned have
   for package in containerd runc; do
     pinned="$CONTAINERD_DEB"
@@ -33,6 +112,13 @@ preflight() {
   # Pods reach Services through the bridge: both must be on for kube-proxy's rules to see them.
   sysctl -q -w net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 \
     || die "cannot enable IP forwarding and bridge netfilter (the kernel needs br_netfilter built in)"
+  if first_run; then
+    log "first run: the builds below take most of two hours on 2 cores and about 30 GB of disk"
+    disk_space 30
+    registries_reachable
+  else
+    disk_space 3
+  fi
 }
 
 mount_tmpfs() { # DIR SIZE
@@ -181,6 +267,21 @@ for user in ("analyst", "engineer"):
   log "created Secrets breweries-trino, breweries-trino-tls and breweries-trino-clients (users analyst, engineer)"
 }
 
+# The project's images (make images, cached), named under localhost/ so that a missing one fails at
+# once instead of sending the kubelet to a registry. Built before the Go programs: a failing image
+# build shows in minutes, not after an hour of other builds.
+project_images() {
+  local stage
+  VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)"
+  VERSION="$VERSION" IMAGE_REPOSITORY="$BREWERIES_IMAGES" STAGES="${STAGES:?the Makefile passes STAGES}" \
+    images/build.sh
+  PROJECT_IMAGES=("$BREWERIES_IMAGES-base:$VERSION")
+  for stage in $STAGES; do PROJECT_IMAGES+=("$BREWERIES_IMAGES-${stage//_/-}:$VERSION"); done
+  postgresql_image="$(images/postgres/build.sh)"
+  trino_image="$(images/trino/build.sh)"
+  PROJECT_IMAGES+=("$postgresql_image" "$trino_image")
+}
+
 # The breweries chart as release `breweries` in namespace `breweries`, with minio.enabled=true,
 # the catalog's PostgreSQL and the images from k8s/tools/load-images.sh. Its trial Secrets already are:
 # random values, generated here and never written to disk (etcd's data is in memory).
@@ -219,27 +320,13 @@ breweries() {
   chmod 700 "$catalog_volume"
   sed -e "s|@PATH@|$catalog_volume|" -e "s|@SIZE@|1Gi|" k8s/cluster/catalog-volume.yaml | kubectl apply -f - >/dev/null
 
-  # The project's images (make images, cached), named under localhost/ so that a missing one fails
-  # at once instead of sending the kubelet to a registry; then the chart, sized for this node.
-  local version stage images=()
-  version="$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)"
-  VERSION="$version" IMAGE_REPOSITORY="$BREWERIES_IMAGES" STAGES="${STAGES:?the Makefile passes STAGES}" \
-    images/build.sh
-  images+=("$BREWERIES_IMAGES-base:$version")
-  for stage in $STAGES; do images+=("$BREWERIES_IMAGES-${stage//_/-}:$version"); done
-  local postgresql_image
-  postgresql_image="$(images/postgres/build.sh)"
-  images+=("$postgresql_image")
-  local trino_image
-  trino_image="$(images/trino/build.sh)"
-  images+=("$trino_image")
-  k8s/tools/load-images.sh "${images[@]}"
-  # The cluster cannot reach the real API: the chart serves the bundled snapshot in its place.
+  k8s/tools/load-images.sh "${PROJECT_IMAGES[@]}"
+  # The chart, sized for this node. The cluster cannot reach the real API: the chart serves the bundled snapshot in its place.
   log "installing the breweries chart (release breweries, namespace breweries, MinIO, PostgreSQL, Trino and the API replay on)"
   "$HELM" upgrade --install breweries helm/breweries --kubeconfig "$KUBECONFIG_FILE" --namespace breweries \
     --values helm/breweries/values-small.yaml --set minio.enabled=true --set apiReplay.enabled=true \
     --set networkPolicy.enabled=true \
-    --set image.repository="$BREWERIES_IMAGES" --set image.tag="$version" \
+    --set image.repository="$BREWERIES_IMAGES" --set image.tag="$VERSION" \
     --set minio.image="$(image minio)" --set minio.mcImage="$(image mc)" \
     --set catalog.postgresql.enabled=true --set catalog.postgresql.image="$postgresql_image" \
     --set catalog.postgresql.persistence.storageClassName=breweries-local \
@@ -250,16 +337,23 @@ breweries() {
 }
 
 started=$SECONDS
+step 1
 preflight
+[ "${1:-}" = --preflight ] && exit 0
+[ -x "$HELM" ] || die "helm is missing at $HELM: run make cluster-up (it installs helm), or set HELM"
 NODE_IP="$(node_ip)"
-log "building what is not built yet (the first time takes long: see k8s/README.md)"
+step 2
+project_images
+step 3
 k8s/tools/build-cluster.sh
+step 4
 k8s/tools/build-images.sh
+step 5
 pki
 write_configs
 control_plane
 worker_node
-log "installing CoreDNS, Argo Workflows $ARGO_WORKFLOWS_VERSION and the Spark Operator $SPARK_OPERATOR_VERSION"
+step 6
 kubectl apply -f k8s/namespaces.yaml >/dev/null
 coredns
 network_policies
@@ -269,5 +363,6 @@ kubectl -n kube-system rollout status deployment/coredns --timeout 180s >/dev/nu
 kubectl -n kube-system rollout status daemonset/kube-network-policies --timeout 180s >/dev/null
 kubectl -n argo rollout status deployment/workflow-controller --timeout 180s >/dev/null
 kubectl -n argo rollout status deployment/argo-server --timeout 180s >/dev/null
+step 7
 breweries
 log "ready in $((SECONDS - started))s: export KUBECONFIG=$KUBECONFIG_FILE (kubectl, helm and argo are in $BIN)"
