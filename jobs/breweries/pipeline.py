@@ -33,6 +33,7 @@ STAGES: tuple[Stage, ...] = (
         upstream=("quality",),
         reads=(SILVER,),
         writes=(SILVER_ANONYMIZED,),
+        needs=("pseudonymization_key",),
     ),
     Stage(
         "gold",

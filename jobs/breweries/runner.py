@@ -9,7 +9,7 @@ from __future__ import annotations
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from functools import partial
@@ -23,7 +23,7 @@ from breweries.logs import get_logger
 from breweries.notify import failure_message, post_webhook
 from breweries.pipeline import STAGE_NAMES, stage
 from breweries.publishing import publish_audited
-from breweries.settings import Settings, env_name
+from breweries.settings import Settings, env_name, not_set
 from breweries.spark import LazySparkSession
 from breweries.stages.base import StageContext
 from breweries.state import StageRun, StateStore
@@ -113,16 +113,19 @@ def run_pipeline(
 ) -> list[StageRun | None]:
     """Run ``stages`` in order for ``run_date``; raise :class:`StageError` at the first failure.
 
-    Raises :class:`~breweries.errors.RunDateBusyError`, running nothing, while another process runs
-    the same date on the same local storage.
+    Raises :class:`~breweries.errors.SettingsError`, running nothing, when a chosen stage needs a
+    setting that is not set, and :class:`~breweries.errors.RunDateBusyError`, running nothing, while
+    another process runs the same date on the same local storage.
     """
+    chosen = list(stages)
+    check_settings(settings, chosen)
     _check_local_folders(settings)
     store = settings.open_store()
     state = StateStore(store, settings.state_uri)
     runs: list[StageRun | None] = []
     # Held across the stages: another run of the date must not rewrite their inputs meanwhile.
     with store.run_date_lock(settings.state_uri, run_date):
-        for name in stages:
+        for name in chosen:
             ctx = StageContext(
                 stage=stage(name),
                 settings=settings,
@@ -141,6 +144,25 @@ def run_pipeline(
                     post_webhook(settings.webhook_url, _failure_message(name, run_date, exc))
                 raise failure from exc
     return runs
+
+
+def check_settings(settings: Settings, stages: Sequence[str]) -> None:
+    """Every setting the chosen stages need (:attr:`Stage.needs`) is set: checked before the first
+    stage starts, and before anything is written. A stage left out needs nothing."""
+    chosen = [stage(name) for name in stages]
+    needed_by: dict[str, list[str]] = {}
+    for s in chosen:
+        for setting in s.needs:
+            if not getattr(settings, setting):
+                needed_by.setdefault(setting, []).append(s.name)
+    if not needed_by:
+        return
+    # What still runs without them: the chosen stages before the first that needs one.
+    first = min(STAGE_NAMES.index(names[0]) for names in needed_by.values())
+    before = [s.name for s in chosen if STAGE_NAMES.index(s.name) < first]
+    instead = f"run --stages {','.join(before)}" if before else ""
+    errors = [not_set(setting, names, instead) for setting, names in needed_by.items()]
+    raise SettingsError("; ".join(str(e) for e in errors))
 
 
 def _check_local_folders(settings: Settings) -> None:

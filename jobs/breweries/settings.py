@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -166,10 +166,7 @@ class Settings:
 
     def require_pseudonymization_key(self) -> str:
         if not self.pseudonymization_key:
-            raise SettingsError(
-                "BREWERIES_PSEUDONYMIZATION_KEY is not set: the silver_anonymized stage needs a "
-                "secret key for the keyed hash (only `breweries demo` runs with a built-in demo key)"
-            )
+            raise not_set("pseudonymization_key", ["silver_anonymized"])
         return self.pseudonymization_key
 
     def _validate(self) -> None:
@@ -263,6 +260,29 @@ def _parse(name: str, raw: str) -> Any:
     if target == "tuple[str, ...]":
         return tuple(part.strip() for part in raw.split(",") if part.strip())
     return raw
+
+
+# A setting a stage cannot run without: what the stage needs it for and how to choose it, then
+# anything else worth knowing. Said when it is not set.
+_WHEN_NOT_SET: dict[str, tuple[str, str]] = {
+    "pseudonymization_key": (
+        "as the secret key of its keyed hash. Set it to a secret you keep (the same key gives the "
+        "same tokens on every run)",
+        "`breweries demo` runs with a demo key",
+    ),
+}
+
+
+def not_set(setting: str, stages: Sequence[str], instead: str = "") -> SettingsError:
+    """The error for a setting that ``stages`` need and that is not set; ``instead``: what else to do."""
+    why, aside = _WHEN_NOT_SET.get(setting, ("", ""))
+    needs = f"stage {stages[0]} needs" if len(stages) == 1 else f"stages {', '.join(stages)} need"
+    return SettingsError(
+        f"{_ENV_NAMES[setting]} is not set: {needs} it"
+        + (f" {why}" if why else "")
+        + (f", or {instead}" if instead else "")
+        + (f"; {aside}" if aside else "")
+    )
 
 
 def env_name(setting: str) -> str:

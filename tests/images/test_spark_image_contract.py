@@ -304,6 +304,8 @@ def test_each_stage_image_runs_its_own_stage(stage: str) -> None:
             "-e", "BREWERIES_STORAGE_ROOT=/tmp/data",
             "-e", "BREWERIES_API_URL=http://127.0.0.1:9/v1",
             "-e", "BREWERIES_HTTP_MAX_ATTEMPTS=1",
+            # What silver_anonymized needs, else it stops before it starts (exit 2, no stage's line).
+            "-e", "BREWERIES_PSEUDONYMIZATION_KEY=image-test-key",
         ),
     )  # fmt: skip
     records = [

@@ -75,6 +75,7 @@ def test_an_unreachable_api_ends_in_one_line_that_names_it_and_suggests_the_demo
     env = clean_env(
         BREWERIES_API_URL=api,
         BREWERIES_STORAGE_ROOT=str(tmp_path),
+        BREWERIES_PSEUDONYMIZATION_KEY="process-test-key",  # else the run stops before bronze
         BREWERIES_HTTP_BACKOFF_SECONDS="0.01",
         BREWERIES_STAGE_RETRY_BACKOFF_SECONDS="0.01",
     )

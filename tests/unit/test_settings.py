@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 
+from breweries.cli import main
 from breweries.errors import SettingsError
+from breweries.pipeline import STAGE_NAMES
+from breweries.runner import check_settings
 from breweries.settings import Settings
 
 
@@ -77,6 +81,35 @@ def test_secrets_are_not_in_the_repr():
 def test_missing_key_is_refused_with_the_variable_name():
     with pytest.raises(SettingsError, match="BREWERIES_PSEUDONYMIZATION_KEY"):
         Settings.from_env({}).require_pseudonymization_key()
+
+
+def unreachable_api() -> str:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+
+
+def test_a_run_without_the_key_stops_before_the_first_stage_naming_it(tmp_path, monkeypatch, capfd):
+    root = tmp_path / "lake"
+    # Were bronze to start, it would fail at once on this API: exit 1, not 2.
+    monkeypatch.setenv("BREWERIES_API_URL", unreachable_api())
+    monkeypatch.setenv("BREWERIES_HTTP_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("BREWERIES_STAGE_RETRIES", "0")
+    assert main(["run", "--storage-root", str(root), "--date", "2026-01-01"]) == SettingsError.exit_code
+    err = capfd.readouterr().err
+    assert [line for line in err.splitlines() if " ERROR " in line] == err.splitlines()[-1:]
+    assert "BREWERIES_PSEUDONYMIZATION_KEY is not set: stage silver_anonymized needs it" in err
+    assert "or run --stages bronze,silver,quality" in err  # what runs without it
+    assert "started" not in err and not root.exists()  # no stage ran, nothing was written
+
+
+def test_only_the_chosen_stages_needs_are_checked():
+    check_settings(Settings(), ["bronze", "silver", "quality", "gold"])  # none needs the key
+    with pytest.raises(SettingsError) as refused:
+        check_settings(Settings(), ["silver_anonymized"])
+    assert str(refused.value).startswith("BREWERIES_PSEUDONYMIZATION_KEY is not set")
+    assert "--stages" not in str(refused.value)  # nothing else was chosen
+    check_settings(Settings(pseudonymization_key="k"), STAGE_NAMES)
 
 
 def test_spark_submit_is_detected_from_its_gateway():

@@ -43,6 +43,9 @@ class Stage:
     # crawl (bronze), until a stage that `publishes` it succeeds.
     audited: bool = False
     publishes: tuple[str, ...] = ()  # audited stages whose output it publishes when it succeeds
+    # The settings it cannot run without (Settings fields): the runner checks them for every chosen
+    # stage before the first one starts, so that a missing one costs no other stage's time.
+    needs: tuple[str, ...] = ()
 
     @property
     def component(self) -> str:
