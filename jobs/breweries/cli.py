@@ -164,6 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"breweries: {exc}", file=sys.stderr)
         return exc.exit_code
     configure_logging(settings.log_format)
+    for warning in settings.env_warnings:
+        get_logger(command=args.command).warning(warning)
     try:
         with naming_a_locked_catalog(settings), access.naming_denied_access(settings):
             if args.command in _STORE_COMMANDS:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -84,6 +85,9 @@ class Settings:
     # breweries setting.
     s3_keys_missing: tuple[str, ...] = ()
     s3_web_identity: bool = False
+    # A warning for each BREWERIES_* variable of the environment that nothing reads (a typo, most
+    # likely), naming the closest known one. Derived, not configured; the CLI logs them once.
+    env_warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Layer URIs default to folders under the root; set here so that Settings(storage_root=...)
@@ -145,6 +149,7 @@ class Settings:
         values["spark_submitted"] = "PYSPARK_GATEWAY_PORT" in env
         values["s3_keys_missing"] = tuple(k for k in AWS_KEY_VARIABLES if not env.get(k, "").strip())
         values["s3_web_identity"] = bool(env.get("AWS_WEB_IDENTITY_TOKEN_FILE", "").strip())
+        values["env_warnings"] = tuple(unknown_variables(env.keys()))
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -229,7 +234,7 @@ class Settings:
                 )
 
 
-_DERIVED = ("spark_submitted", "s3_keys_missing", "s3_web_identity")
+_DERIVED = ("spark_submitted", "s3_keys_missing", "s3_web_identity", "env_warnings")
 _ENV_NAMES: dict[str, str] = {
     f.name: f"BREWERIES_{f.name.upper()}" for f in fields(Settings) if f.name not in _DERIVED
 }
@@ -288,3 +293,34 @@ def not_set(setting: str, stages: Sequence[str], instead: str = "") -> SettingsE
 def env_name(setting: str) -> str:
     """The environment variable that sets ``setting`` (for messages and documentation)."""
     return _ENV_NAMES[setting]
+
+
+# The BREWERIES_* variables read outside this object: not settings, and no typo either.
+OTHER_VARIABLES = (
+    "BREWERIES_STAGE",  # the stage a stage image runs (images/stage/run_stage.py, the chart)
+    "BREWERIES_NODE_IP",  # the local cluster node's address (k8s/cluster/lib.sh)
+    "BREWERIES_E2E",  # make e2e: run the cluster tests (tests/e2e/cluster.py)
+    "BREWERIES_E2E_KUBECONFIG",
+    "BREWERIES_E2E_NAMESPACE",
+)
+
+
+def known_variables() -> tuple[str, ...]:
+    """Every BREWERIES_* variable something in the project reads: the settings' and the others."""
+    return (*_ENV_NAMES.values(), *OTHER_VARIABLES)
+
+
+def unknown_variables(names: Iterable[str]) -> list[str]:
+    """A warning for each BREWERIES_* name among ``names`` that nothing reads, naming the closest
+    known one. Names only: a misspelt secret's value never reaches a message."""
+    known = known_variables()
+    suffixes = [k.removeprefix("BREWERIES_") for k in known]
+    warnings = []
+    for name in sorted(n for n in names if n.startswith("BREWERIES_") and n not in known):
+        close = difflib.get_close_matches(name.removeprefix("BREWERIES_"), suffixes, n=1)
+        warnings.append(
+            f"unknown setting {name}; did you mean BREWERIES_{close[0]}?"
+            if close
+            else f"unknown setting {name}; it is ignored (README.md, Configuration, lists the settings)"
+        )
+    return warnings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from breweries.cli import main
 from breweries.errors import SettingsError
 from breweries.pipeline import STAGE_NAMES
 from breweries.runner import check_settings
-from breweries.settings import Settings
+from breweries.settings import Settings, known_variables
 
 
 def test_defaults_put_every_layer_under_the_root(tmp_path):
@@ -110,6 +111,44 @@ def test_only_the_chosen_stages_needs_are_checked():
     assert str(refused.value).startswith("BREWERIES_PSEUDONYMIZATION_KEY is not set")
     assert "--stages" not in str(refused.value)  # nothing else was chosen
     check_settings(Settings(pseudonymization_key="k"), STAGE_NAMES)
+
+
+def test_an_unknown_variable_is_warned_once_naming_the_closest_and_never_a_value(monkeypatch, capfd):
+    monkeypatch.setenv("BREWERIES_STORAGE_ROT", "/x")
+    monkeypatch.setenv("BREWERIES_PSEUDONYMISATION_KEY", "hunter2-secret-value")
+    monkeypatch.setenv("BREWERIES_STAGE", "silver")  # read by a stage image's entry point
+    monkeypatch.setenv("BREWERIES_NODE_IP", "10.0.0.1")  # read by the local cluster's scripts
+    assert main(["access-policies", "--list"]) == 0
+    out, err = capfd.readouterr()
+    warnings = [line.split(" WARNING ", 1)[1] for line in err.splitlines() if " WARNING " in line]
+    assert [w.split("  command=")[0] for w in warnings] == [
+        "unknown setting BREWERIES_PSEUDONYMISATION_KEY; did you mean BREWERIES_PSEUDONYMIZATION_KEY?",
+        "unknown setting BREWERIES_STORAGE_ROT; did you mean BREWERIES_STORAGE_ROOT?",
+    ]
+    assert "hunter2" not in out + err
+
+
+# The repository's own names for BREWERIES_* variables that are not read from the environment.
+NOT_READ = {"BREWERIES_IMAGES"}  # k8s/cluster-up.sh assigns it for itself
+
+
+def test_every_breweries_variable_the_repository_names_is_known():
+    # Everything that sets or reads one (the chart, the images, scripts, tests, docs), so that no
+    # variable the project uses is ever warned about. This file is left out: it holds the typos.
+    repo = Path(__file__).resolve().parents[2]
+    files = [repo / name for name in ("Makefile", "README.md", "pyproject.toml")] + [
+        path
+        for folder in ("argo", "bench", "docs", "helm", "images", "jobs", "k8s", "tests")
+        for path in (repo / folder).rglob("*")
+        if path.is_file() and path.suffix not in (".gz", ".pyc")
+    ]
+    named = {
+        name
+        for path in files
+        if path != Path(__file__).resolve()
+        for name in re.findall(r"\bBREWERIES_[A-Z0-9_]*[A-Z0-9]\b", path.read_text(errors="ignore"))
+    }
+    assert named - NOT_READ - set(known_variables()) == set()
 
 
 def test_spark_submit_is_detected_from_its_gateway():
