@@ -63,10 +63,40 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-url", help="overrides BREWERIES_API_URL")
 
 
+# What `breweries --help` says first, to a user.
+DESCRIPTION = (
+    "Runs the Open Brewery DB medallion pipeline: the API's breweries become Iceberg tables, stage "
+    f"by stage ({' -> '.join(STAGE_NAMES)}), locally in one process or as Spark jobs on "
+    "Kubernetes. Start with `breweries demo`: it needs no network and no settings."
+)
+EPILOG = (
+    "`breweries COMMAND --help` shows a command's flags. Settings come from BREWERIES_* variables "
+    "(README.md, Configuration)."
+)
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser: a flag it does not know is its own error, shown with its own usage.
+
+    argparse leaves a command's unknown arguments to the top-level parser, whose usage says nothing
+    of the command's flags.
+    """
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="breweries", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="breweries", description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"breweries {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        title="commands", dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser
+    )
 
     run = commands.add_parser("run", help="run the pipeline locally, all stages in one process")
     _add_run_flags(run)
