@@ -34,6 +34,7 @@ STAGES: tuple[Stage, ...] = (
         reads=(SILVER,),
         writes=(SILVER_ANONYMIZED,),
         needs=("pseudonymization_key",),
+        check=silver_anonymized.check,
     ),
     Stage(
         "gold",

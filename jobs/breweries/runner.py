@@ -147,22 +147,25 @@ def run_pipeline(
 
 
 def check_settings(settings: Settings, stages: Sequence[str]) -> None:
-    """Every setting the chosen stages need (:attr:`Stage.needs`) is set: checked before the first
-    stage starts, and before anything is written. A stage left out needs nothing."""
+    """Every setting the chosen stages need (:attr:`Stage.needs`) is set, and each stage's own check
+    of them passes: before the first stage starts, and before anything is written. A stage left out
+    needs nothing."""
     chosen = [stage(name) for name in stages]
     needed_by: dict[str, list[str]] = {}
     for s in chosen:
         for setting in s.needs:
             if not getattr(settings, setting):
                 needed_by.setdefault(setting, []).append(s.name)
-    if not needed_by:
-        return
-    # What still runs without them: the chosen stages before the first that needs one.
-    first = min(STAGE_NAMES.index(names[0]) for names in needed_by.values())
-    before = [s.name for s in chosen if STAGE_NAMES.index(s.name) < first]
-    instead = f"run --stages {','.join(before)}" if before else ""
-    errors = [not_set(setting, names, instead) for setting, names in needed_by.items()]
-    raise SettingsError("; ".join(str(e) for e in errors))
+    if needed_by:
+        # What still runs without them: the chosen stages before the first that needs one.
+        first = min(STAGE_NAMES.index(names[0]) for names in needed_by.values())
+        before = [s.name for s in chosen if STAGE_NAMES.index(s.name) < first]
+        instead = f"run --stages {','.join(before)}" if before else ""
+        errors = [not_set(setting, names, instead) for setting, names in needed_by.items()]
+        raise SettingsError("; ".join(str(e) for e in errors))
+    for s in chosen:
+        if s.check is not None:
+            s.check(settings)
 
 
 def _check_local_folders(settings: Settings) -> None:

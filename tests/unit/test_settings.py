@@ -113,6 +113,13 @@ def test_only_the_chosen_stages_needs_are_checked():
     check_settings(Settings(pseudonymization_key="k"), STAGE_NAMES)
 
 
+def test_columns_to_pseudonymize_that_silver_lacks_are_refused_before_the_first_stage():
+    settings = Settings(pseudonymization_key="k", pseudonymize_columns=("name", "phon"))
+    with pytest.raises(SettingsError, match="BREWERIES_PSEUDONYMIZE_COLUMNS names phon, which silver"):
+        check_settings(settings, STAGE_NAMES)
+    check_settings(settings, ["bronze", "silver", "quality"])  # no stage that pseudonymizes
+
+
 def test_an_unknown_variable_is_warned_once_naming_the_closest_and_never_a_value(monkeypatch, capfd):
     monkeypatch.setenv("BREWERIES_STORAGE_ROT", "/x")
     monkeypatch.setenv("BREWERIES_PSEUDONYMISATION_KEY", "hunter2-secret-value")

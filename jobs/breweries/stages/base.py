@@ -43,9 +43,11 @@ class Stage:
     # crawl (bronze), until a stage that `publishes` it succeeds.
     audited: bool = False
     publishes: tuple[str, ...] = ()  # audited stages whose output it publishes when it succeeds
-    # The settings it cannot run without (Settings fields): the runner checks them for every chosen
-    # stage before the first one starts, so that a missing one costs no other stage's time.
+    # The settings it cannot run without (Settings fields), and its own check of the settings'
+    # values (e.g. columns it must have): the runner checks both for every chosen stage before the
+    # first one starts, so that a missing or wrong setting costs no other stage's time.
     needs: tuple[str, ...] = ()
+    check: Callable[[Settings], None] | None = None
 
     @property
     def component(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from breweries.errors import SettingsError
 from breweries.lake.tables import Table
-from breweries.settings import env_name
+from breweries.settings import Settings, env_name
 from breweries.stages.base import StageContext, StageResult
 from breweries.stages.silver import SILVER
 from breweries.transforms.anonymize import pseudonymize_columns
@@ -21,15 +21,19 @@ SILVER_ANONYMIZED = Table(
 )
 
 
-def run(ctx: StageContext) -> StageResult:
-    settings = ctx.settings
-    key = settings.require_pseudonymization_key().encode()
+def check(settings: Settings) -> None:
+    """Every column to pseudonymize is one of silver's (the runner checks before the first stage)."""
     unknown = [c for c in settings.pseudonymize_columns if c not in SILVER_SCHEMA.names]
     if unknown:
         raise SettingsError(
             f"{env_name('pseudonymize_columns')} names {', '.join(unknown)}, which silver does not "
             f"have; its columns are {', '.join(SILVER_SCHEMA.names)}"
         )
+
+
+def run(ctx: StageContext) -> StageResult:
+    settings = ctx.settings
+    key = settings.require_pseudonymization_key().encode()
     silver = ctx.read(SILVER)
     commit = ctx.write(SILVER_ANONYMIZED, pseudonymize_columns(silver, settings.pseudonymize_columns, key))
     rows_in = silver.count()
