@@ -14,9 +14,15 @@ CREDENTIALS_PROVIDER = "software.amazon.awssdk.auth.credentials.EnvironmentVaria
 # AWS_ROLE_ARN), exchanged with STS for the role's temporary credentials; no key in any Secret.
 WEB_IDENTITY_PROVIDER = "software.amazon.awssdk.auth.credentials.WebIdentityTokenFileCredentialsProvider"
 
-# The magic committer writes task output as pending multipart uploads and completes them at job
-# commit: no rename (which S3 does not have) and no output from a failed task. Spark reaches it
-# through spark-hadoop-cloud's commit protocol.
+# S3A's output committers (fs.s3a.committer.name), which Spark reaches through spark-hadoop-cloud's
+# commit protocol. The default, magic, writes task output as pending multipart uploads and
+# completes them at job commit: no rename (which S3 does not have) and no output from a failed
+# task. The staging ones (directory, partitioned) need a filesystem shared by the cluster; file is
+# the classic rename-based committer. A setting (BREWERIES_SPARK_COMMITTER; the chart's
+# spark.committer).
+COMMITTERS = ("magic", "directory", "partitioned", "file")
+DEFAULT_COMMITTER = "magic"
+
 SPARK_CONF: dict[str, str] = {
     "spark.sql.sources.commitProtocolClass": "org.apache.spark.internal.io.cloud.PathOutputCommitProtocol",
     "spark.sql.parquet.output.committer.class": (
@@ -26,16 +32,17 @@ SPARK_CONF: dict[str, str] = {
 
 
 def hadoop_conf(
-    *, endpoint: str | None, region: str, path_style: bool, web_identity: bool = False
+    *, endpoint: str | None, region: str, path_style: bool, committer: str, web_identity: bool = False
 ) -> dict[str, str]:
-    """The ``fs.s3a.*`` settings for an endpoint (None: AWS), its region and addressing style, with
-    credentials from the AWS variables or, with ``web_identity``, from the pod's IAM role (IRSA)."""
+    """The ``fs.s3a.*`` settings for an endpoint (None: AWS), its region and addressing style, the
+    output committer, with credentials from the AWS variables or, with ``web_identity``, from the
+    pod's IAM role (IRSA)."""
     conf: dict[str, str] = {}
     if endpoint:
         conf["fs.s3a.endpoint"] = endpoint
         conf["fs.s3a.connection.ssl.enabled"] = str(endpoint.startswith("https://")).lower()
     conf["fs.s3a.endpoint.region"] = region
     conf["fs.s3a.path.style.access"] = str(path_style).lower()
-    conf["fs.s3a.committer.name"] = "magic"
+    conf["fs.s3a.committer.name"] = committer
     conf["fs.s3a.aws.credentials.provider"] = WEB_IDENTITY_PROVIDER if web_identity else CREDENTIALS_PROVIDER
     return conf

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from breweries.errors import SettingsError, StorageError
+from breweries.s3a import COMMITTERS, DEFAULT_COMMITTER
 from breweries.storage import Store, is_s3, join_uri, normalize_uri, open_store
 
 DEFAULT_API_URL = "https://api.openbrewerydb.org/v1"
@@ -62,6 +63,8 @@ class Settings:
     spark_driver_memory: str = "2g"
     # Spark's own log lines (log4j): error keeps a run's output to the pipeline's story.
     spark_log_level: str = "error"
+    # S3A's output committer for the layers on object storage (breweries.s3a.COMMITTERS).
+    spark_committer: str = DEFAULT_COMMITTER
     s3_endpoint_url: str | None = None
     # Path-style addressing (host/bucket/key), which MinIO needs; unset: on whenever an endpoint is.
     s3_path_style_access: bool | None = None
@@ -210,6 +213,11 @@ class Settings:
             raise SettingsError(
                 f"{_ENV_NAMES['spark_log_level']} must be one of {', '.join(SPARK_LOG_LEVELS)}, "
                 f"got {self.spark_log_level!r}"
+            )
+        if self.spark_committer not in COMMITTERS:
+            raise SettingsError(
+                f"{_ENV_NAMES['spark_committer']} must be one of {', '.join(COMMITTERS)}, "
+                f"got {self.spark_committer!r}"
             )
         if self.log_format not in ("text", "json"):
             raise SettingsError(

@@ -86,6 +86,7 @@ def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
             endpoint=settings.s3_endpoint_url,
             region=settings.s3_region,
             path_style=settings.s3_path_style,
+            committer=settings.spark_committer,
             web_identity=settings.s3_web_identity,
         )
         for key, value in {**{f"spark.hadoop.{k}": v for k, v in hadoop.items()}, **s3a.SPARK_CONF}.items():

@@ -162,7 +162,9 @@ def test_with_irsa_no_process_holds_a_key_and_each_stage_runs_as_its_roles_servi
 
 def test_with_irsa_s3a_and_local_spark_take_the_pods_web_identity(irsa_manifests) -> None:
     app = spark_applications(one(irsa_manifests, "WorkflowTemplate"))["silver"]
-    expected = s3a.hadoop_conf(endpoint=None, region="us-east-1", path_style=True, web_identity=True)
+    expected = s3a.hadoop_conf(
+        endpoint=None, region="us-east-1", path_style=True, committer="magic", web_identity=True
+    )
     assert app["spec"]["hadoopConf"] == expected
     # EKS's webhook adds the token's path to the pod: the driver's settings then say the same.
     env = {k: v for k, v in env_values(app).items() if v is not None}
@@ -174,6 +176,7 @@ def test_with_irsa_s3a_and_local_spark_take_the_pods_web_identity(irsa_manifests
             endpoint=settings.s3_endpoint_url,
             region=settings.s3_region,
             path_style=settings.s3_path_style,
+            committer=settings.spark_committer,
             web_identity=settings.s3_web_identity,
         )
         == expected

@@ -250,4 +250,7 @@ which names the Secret) instead of leaving the pod unable to start.
   value: {{ .Values.storage.region | quote }}
 - name: BREWERIES_S3_PATH_STYLE_ACCESS
   value: {{ .Values.storage.pathStyleAccess | quote }}
+# The driver applies its S3A settings itself, over spark-submit's: it must know the committer too.
+- name: BREWERIES_SPARK_COMMITTER
+  value: {{ .Values.spark.committer | quote }}
 {{- end -}}
