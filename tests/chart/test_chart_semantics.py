@@ -424,6 +424,9 @@ def test_secrets_and_security_reach_spark_pods_without_the_operators_webhook(def
         assert fields["BREWERIES_SPARK_APPLICATION"] == {
             "fieldRef": {"fieldPath": "metadata.labels['sparkoperator.k8s.io/app-name']"}
         }
+    # So the chart does not ask for the webhook either.
+    requires = yaml.safe_load((CHART / "Chart.yaml").read_text())["annotations"]["breweries/requires"]
+    assert not re.search(r"webhook (enabled|on|required)", requires, re.IGNORECASE), requires
 
 
 def test_a_stage_that_failed_for_good_is_not_retried_and_anything_else_is(default_manifests) -> None:
