@@ -21,6 +21,7 @@ from tests.chart.manifests import (
 )
 
 from breweries.pipeline import STAGES
+from breweries.settings import DEFAULT_API_URL, Settings
 
 # The workflow's step and template names: the stages' components, in pipeline order.
 STAGE_ORDER = [stage.component for stage in STAGES]
@@ -470,5 +471,23 @@ def test_the_api_replay_serves_the_bundled_snapshot_in_the_cluster_and_the_stage
     assert service["spec"]["ports"] == [{"name": "http", "port": 8080, "targetPort": "http"}]
     for app in spark_applications(one(manifests, "WorkflowTemplate")).values():
         assert env_values(app)["BREWERIES_API_URL"] == "http://breweries-api-replay:8080/v1"
+    # Without it, the stages crawl the public API: the settings' default, which the chart leaves alone.
     default = spark_applications(one(render(), "WorkflowTemplate"))["bronze"]
-    assert env_values(default)["BREWERIES_API_URL"] == "https://api.openbrewerydb.org/v1"
+    assert "BREWERIES_API_URL" not in env_values(default)
+    env = {k: v for k, v in env_values(default).items() if v is not None}
+    assert Settings.from_env(env).api_url == DEFAULT_API_URL == "https://api.openbrewerydb.org/v1"
+    elsewhere = spark_applications(
+        one(render("--set", "pipeline.apiUrl=https://api.example.com/v1"), "WorkflowTemplate")
+    )["bronze"]
+    assert env_values(elsewhere)["BREWERIES_API_URL"] == "https://api.example.com/v1"
+
+
+def test_an_api_url_with_the_api_replay_on_is_refused_naming_both() -> None:
+    # The replay would win without a word: a chart pointed at an API would crawl the snapshot.
+    api = "https://api.example.com/v1"
+    result = helm(
+        "template", "x", str(CHART), "--set", "apiReplay.enabled=true", "--set", f"pipeline.apiUrl={api}"
+    )
+    assert result.returncode != 0
+    assert f"pipeline.apiUrl is {api} while apiReplay.enabled is true" in result.stderr
+    assert "set apiReplay.enabled=false" in result.stderr and "leave pipeline.apiUrl empty" in result.stderr

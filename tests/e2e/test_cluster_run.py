@@ -49,7 +49,8 @@ GOLD = "gold.breweries_by_type_location"
 
 def point_the_chart_at(api_url: str | None) -> None:
     """The chart's own API replay (None) or another API; failures posted to the sink."""
-    source = ["--set", "apiReplay.enabled=true"] if api_url is None else [
+    # The chart refuses an API URL with its replay on: going back to the replay empties the URL.
+    source = ["--set", "apiReplay.enabled=true", "--set", "pipeline.apiUrl="] if api_url is None else [
         "--set", "apiReplay.enabled=false", "--set", f"pipeline.apiUrl={api_url}"
     ]  # fmt: skip
     helm(

@@ -45,9 +45,17 @@ app.kubernetes.io/part-of: breweries
 {{- default (printf "%s-spark" (include "breweries.fullname" .)) .Values.serviceAccounts.spark.name -}}
 {{- end -}}
 
-{{/* The API the bronze stage crawls: the chart's replay when it runs one, else pipeline.apiUrl. */}}
+{{/*
+The API the bronze stage crawls: the chart's replay when it runs one, else pipeline.apiUrl (empty:
+none is rendered, and the stages crawl the public API, breweries.settings.DEFAULT_API_URL). Both at
+once is refused: the replay would win without a word, and a chart pointed at an API would crawl
+the bundled snapshot instead.
+*/}}
 {{- define "breweries.apiUrl" -}}
 {{- if .Values.apiReplay.enabled -}}
+{{- with .Values.pipeline.apiUrl -}}
+{{- fail (printf "pipeline.apiUrl is %s while apiReplay.enabled is true: the stages would crawl the chart's API replay, not %s. To crawl that API, set apiReplay.enabled=false; to crawl the replay, leave pipeline.apiUrl empty (--set pipeline.apiUrl=)" . .) -}}
+{{- end -}}
 {{- printf "http://%s-api-replay:8080/v1" (include "breweries.fullname" .) -}}
 {{- else -}}
 {{- .Values.pipeline.apiUrl -}}
@@ -222,8 +230,10 @@ which names the Secret) instead of leaving the pod unable to start.
 {{- define "breweries.pipelineEnv" -}}
 - name: BREWERIES_LOG_FORMAT
   value: json
+{{- with include "breweries.apiUrl" . }}
 - name: BREWERIES_API_URL
-  value: {{ include "breweries.apiUrl" . | quote }}
+  value: {{ . | quote }}
+{{- end }}
 - name: BREWERIES_PAGE_SIZE
   value: {{ .Values.pipeline.pageSize | quote }}
 - name: BREWERIES_HTTP_CONCURRENCY
