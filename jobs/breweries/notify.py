@@ -8,9 +8,11 @@ logged, and neither are request exceptions, whose text quotes it.
 from __future__ import annotations
 
 import json
+import logging
+import re
 import time
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Sequence
+from datetime import date, timedelta
 from typing import Any
 
 import requests
@@ -81,6 +83,38 @@ def failed_step(failures: list[dict[str, Any]]) -> dict[str, Any]:
     return failures[0] if failures else {}
 
 
+# What separates a backfill's first and last date in its exit handler's run date (argo/backfill.yaml).
+RANGE = ".."
+# A step Argo expanded over a list (withParam) is named `step(index:item)`: a backfill's step for
+# one date is `run-date(2:2026-01-03)`.
+_ITEM_DATE = re.compile(r"\(\d+:(\d{4}-\d{2}-\d{2})\)$")
+
+
+def run_dates(run_date: str) -> list[date]:
+    """The dates a workflow ran for: one ``YYYY-MM-DD``, or every date of ``START..END`` (both
+    included), as a backfill passes them; empty when ``run_date`` is neither."""
+    first, separator, last = run_date.strip().partition(RANGE)
+    try:
+        start = date.fromisoformat(first.strip())
+        end = date.fromisoformat(last.strip()) if separator else start
+    except ValueError:
+        return []
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def failed_dates(failures: list[dict[str, Any]], dates: Sequence[date]) -> list[date]:
+    """The dates among ``dates`` whose step of a backfill failed, as Argo's failure list names them."""
+    named: set[date] = set()
+    for failure in failures:
+        match = _ITEM_DATE.search(str(failure.get("displayName") or ""))
+        if match:
+            try:
+                named.add(date.fromisoformat(match.group(1)))
+            except ValueError:
+                continue
+    return sorted(named.intersection(dates))
+
+
 def workflow_failure_message(
     *,
     workflow: str,
@@ -88,11 +122,14 @@ def workflow_failure_message(
     run_date: str,
     failures: list[dict[str, Any]],
     link: str | None = None,
-    quality: tuple[QualityReport, str] | None = None,
+    quality: Sequence[tuple[QualityReport, str]] = (),
+    dates_failed: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The exit handler's message: the failed stage's step names the stage; every failure is listed.
 
-    ``quality`` is the failed gate's report and where it lives, when the quality step failed.
+    ``quality`` holds each failed gate's report and where it lives, when the quality step failed.
+    ``dates_failed`` is set for a run over several dates (a backfill): the dates that failed, each
+    named with its gate's failed checks in the text and in ``failed_gates``.
     """
     failed = failed_step(failures)
     template = str(failed.get("templateName") or "")
@@ -102,10 +139,22 @@ def workflow_failure_message(
     if link:
         details["link"] = link
     message = failure_message(run_date=run_date, stage=stage, error=error, workflow=workflow, details=details)
-    if quality is not None:
-        report, report_uri = quality
-        message.update(report.failure_details(report_uri))
-        message["text"] += f"; failed checks: {report.failed_errors_text()}; report: {report_uri}"
+    if dates_failed is None:
+        for report, report_uri in quality[:1]:
+            message.update(report.failure_details(report_uri))
+            message["text"] += f"; failed checks: {report.failed_errors_text()}; report: {report_uri}"
+    else:
+        message["failed_dates"] = list(dates_failed)
+        if dates_failed:
+            message["text"] += f"; failed dates: {', '.join(dates_failed)}"
+        if quality:
+            message["failed_gates"] = [
+                {"run_date": report.run_date, **report.failure_details(uri)} for report, uri in quality
+            ]
+        for report, report_uri in quality:
+            message["text"] += (
+                f"; {report.run_date} failed checks: {report.failed_errors_text()}; report: {report_uri}"
+            )
     if link:
         message["text"] += f" <{link}|open in Argo>"
     return message
@@ -156,27 +205,46 @@ def notify_workflow_outcome(
     if not settings.webhook_url:
         log.warning(f"no webhook configured ({env_name('webhook_url')} is empty): failure not sent")
         return
-    quality_failed = any(f.get("templateName") == "quality" for f in parsed)
+    dates = run_dates(run_date)
+    backfill = RANGE in run_date
+    # A backfill's failed dates, as Argo names their steps; the gates read are theirs, or, when
+    # Argo names none, those of every date in the range.
+    named = failed_dates(parsed, dates) if backfill else []
+    gates: list[tuple[QualityReport, str]] = []
+    if any(f.get("templateName") == "quality" for f in parsed):
+        if not dates:
+            log.warning(f"could not read the quality report: {run_date!r} is not a date or a range")
+        gates = _failed_gates(settings, named or dates, log)
+    dates_failed = sorted({*(str(d) for d in named), *(report.run_date for report, _ in gates)})
     message = workflow_failure_message(
         workflow=workflow,
         status=status,
         run_date=run_date,
         failures=parsed,
         link=link,
-        quality=_failed_gate(settings, run_date) if quality_failed else None,
+        quality=gates,
+        dates_failed=dates_failed if backfill else None,
     )
     post_webhook(settings.webhook_url, message)
 
 
-def _failed_gate(settings: Settings, run_date: str) -> tuple[QualityReport, str] | None:
-    """The gate's report when it failed; None when it passed or cannot be read (the message goes out)."""
-    log = get_logger(stage="notify", run_date=run_date)
+def _failed_gates(
+    settings: Settings, dates: Sequence[date], log: logging.LoggerAdapter
+) -> list[tuple[QualityReport, str]]:
+    """The reports of the gates that failed among ``dates``, and where each lives; those that passed
+    or cannot be read are left out (the message goes out regardless)."""
+    failed: list[tuple[QualityReport, str]] = []
+    missing: list[str] = []
     try:
-        found = read_report(settings.open_store(), Layout(settings), date.fromisoformat(run_date))
+        store, layout = settings.open_store(), Layout(settings)
+        for day in dates:
+            found = read_report(store, layout, day)
+            if found is None:
+                missing.append(str(day))
+            elif not found[0].passed:
+                failed.append(found)
     except Exception as exc:
         log.warning(f"could not read the quality report: {type(exc).__name__}: {exc}")
-        return None
-    if found is None:
-        log.warning(f"could not read the quality report: none for {run_date}")
-        return None
-    return found if not found[0].passed else None
+    if missing and not failed:
+        log.warning(f"could not read the quality report: none for {', '.join(missing)}")
+    return failed

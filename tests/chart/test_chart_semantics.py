@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 import yaml
 from tests.chart.manifests import (
@@ -336,6 +337,23 @@ def test_argo_workflows_call_only_templates_the_workflow_template_has(default_ma
         "pipeline",
         "notify-failure",
     }
+
+
+def test_a_backfills_exit_handler_passes_the_range_the_notifier_reads_as_its_dates() -> None:
+    # The notifier finds each failed date's quality report from it: `start..end` must be a range it
+    # reads, not a string that is no date.
+    from breweries.notify import run_dates
+
+    backfill = yaml.safe_load((REPO / "argo" / "backfill.yaml").read_text())["spec"]
+    parameters = {p["name"]: p["value"] for p in backfill["arguments"]["parameters"]}
+    [handler] = [t for t in backfill["templates"] if t["name"] == backfill["onExit"]]
+    [[notify]] = handler["steps"]
+    assert notify["templateRef"]["template"] == "notify-failure"
+    [passed] = [p["value"] for p in notify["arguments"]["parameters"] if p["name"] == "run-date"]
+    run_date = re.sub(r"\{\{workflow\.parameters\.([\w-]+)\}\}", lambda m: parameters[m[1]], passed)
+    start, end = date.fromisoformat(parameters["start-date"]), date.fromisoformat(parameters["end-date"])
+    assert run_dates(run_date) == [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    assert len(run_dates(run_date)) == 7
 
 
 def test_no_retry_is_cut_short_by_the_backoff_window(default_manifests) -> None:

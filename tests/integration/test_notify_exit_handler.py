@@ -31,9 +31,14 @@ FAILURES = [
 ]
 
 
-def notify(*extra: str, status: str = "Failed", failures: str = json.dumps(json.dumps(FAILURES))) -> int:
+def notify(
+    *extra: str,
+    status: str = "Failed",
+    failures: str = json.dumps(json.dumps(FAILURES)),
+    run_date: str = "2026-01-01",
+) -> int:
     return main(
-        ["notify", f"--status={status}", "--workflow=breweries-x7k2p", "--run-date=2026-01-01",
+        ["notify", f"--status={status}", "--workflow=breweries-x7k2p", f"--run-date={run_date}",
          f"--failures={failures}", *extra]
     )  # fmt: skip
 
@@ -110,12 +115,13 @@ def test_a_stage_is_named_as_the_pipeline_names_it_not_as_its_template(monkeypat
     assert webhook.messages[0]["stage"] == "silver_anonymized"
 
 
-def failed_report() -> QualityReport:
+def failed_report(run_date: str = "2026-01-01", *, passed: bool = False) -> QualityReport:
+    rows, duplicates = (96, 0) if passed else (90, 2)
     return evaluate_quality(
-        {"row_count": 90, "null_id_count": 0, "duplicate_id_count": 2, "unknown_type_count": 0,
+        {"row_count": rows, "null_id_count": 0, "duplicate_id_count": duplicates, "unknown_type_count": 0,
          "coordinates_out_of_range_count": 0, "missing_country_count": 0},
         SourceCounts(bronze_records=100, quarantined=4, duplicates_removed=0),
-        "2026-01-01",
+        run_date,
     )  # fmt: skip
 
 
@@ -145,3 +151,93 @@ def test_an_unreadable_report_still_sends_the_failure(tmp_path, monkeypatch, web
     (message,) = webhook.messages
     assert message["stage"] == "quality" and "failed_checks" not in message
     assert "could not read the quality report" in capfd.readouterr().err
+
+
+# A backfill (argo/backfill.yaml) passes its range as the run date; Argo names each date's step
+# `run-date(<index>:<date>)`.
+BACKFILL = "2026-01-01..2026-01-07"
+BACKFILL_FAILURES = [
+    {"displayName": "breweries-backfill-q8x2m", "message": "child 'breweries-backfill-q8x2m-1' failed",
+     "templateName": "backfill", "phase": "Failed", "finishedAt": "2026-01-08T06:40:02Z"},
+    {"displayName": "run-date(2:2026-01-03)", "message": "child 'breweries-backfill-q8x2m-2' failed",
+     "templateName": "pipeline", "phase": "Failed", "finishedAt": "2026-01-08T06:40:01Z"},
+    {**QUALITY_FAILURES[0], "finishedAt": "2026-01-08T06:39:58Z"},
+]  # fmt: skip
+
+
+def write_reports(*reports: QualityReport) -> dict[str, str]:
+    layout = Layout(Settings.from_env())
+    uris = {}
+    for report in reports:
+        uris[report.run_date] = layout.quality_report_uri(date.fromisoformat(report.run_date))
+        LocalStore().write_bytes(uris[report.run_date], report.to_json())
+    return uris
+
+
+def test_a_failed_backfill_names_the_failed_date_and_its_gates_checks(tmp_path, monkeypatch, webhook):
+    monkeypatch.setenv("BREWERIES_WEBHOOK_URL", webhook.url)
+    monkeypatch.setenv("BREWERIES_STORAGE_ROOT", str(tmp_path))
+    # The dates before it passed; an older failed report of another date is not this run's failure.
+    uris = write_reports(
+        failed_report("2026-01-01", passed=True), failed_report("2026-01-02", passed=True),
+        failed_report("2026-01-03"), failed_report("2026-01-06"),
+    )  # fmt: skip
+
+    assert notify(run_date=BACKFILL, failures=json.dumps(json.dumps(BACKFILL_FAILURES))) == EXIT_OK
+    (message,) = webhook.messages
+    assert message["run_date"] == BACKFILL and message["stage"] == "quality"
+    assert message["failed_dates"] == ["2026-01-03"]
+    [gate] = message["failed_gates"]
+    assert gate["run_date"] == "2026-01-03" and gate["report"] == uris["2026-01-03"]
+    assert [(c["name"], c["observed"], c["expected"]) for c in gate["failed_checks"]] == [
+        ("no_duplicate_id", 2, "== 0"),
+        ("complete_against_source", 90, "== 96"),
+    ]
+    assert "failed dates: 2026-01-03" in message["text"]
+    assert "2026-01-03 failed checks: no_duplicate_id (2 duplicate ids, expected 0)" in message["text"]
+    assert uris["2026-01-03"] in message["text"] and "2026-01-06" not in message["text"]
+
+
+def test_a_backfill_whose_failures_name_no_date_reports_every_failed_gate_of_its_range(
+    tmp_path, monkeypatch, webhook
+):
+    monkeypatch.setenv("BREWERIES_WEBHOOK_URL", webhook.url)
+    monkeypatch.setenv("BREWERIES_STORAGE_ROOT", str(tmp_path))
+    write_reports(
+        failed_report("2026-01-02"), failed_report("2026-01-04", passed=True), failed_report("2026-01-05")
+    )
+
+    assert notify(run_date=BACKFILL, failures=json.dumps(QUALITY_FAILURES)) == EXIT_OK
+    (message,) = webhook.messages
+    assert message["failed_dates"] == ["2026-01-02", "2026-01-05"]
+    assert [g["run_date"] for g in message["failed_gates"]] == ["2026-01-02", "2026-01-05"]
+    for day in ("2026-01-02", "2026-01-05"):
+        assert f"{day} failed checks: no_duplicate_id" in message["text"]
+
+
+def test_a_failed_backfill_step_names_its_date_without_a_gate(monkeypatch, webhook):
+    monkeypatch.setenv("BREWERIES_WEBHOOK_URL", webhook.url)
+    failures = [
+        {**FAILURES[0], "displayName": "run-date(4:2026-01-05)", "templateName": "pipeline"},
+        *FAILURES,
+    ]
+    assert notify(run_date=BACKFILL, failures=json.dumps(failures)) == EXIT_OK
+    (message,) = webhook.messages
+    assert message["stage"] == "silver" and message["failed_dates"] == ["2026-01-05"]
+    assert "failed_gates" not in message and "failed dates: 2026-01-05" in message["text"]
+
+
+@pytest.mark.parametrize(
+    ("run_date", "dates"),
+    [
+        ("2026-01-01", ["2026-01-01"]),
+        ("2026-01-30..2026-02-02", ["2026-01-30", "2026-01-31", "2026-02-01", "2026-02-02"]),
+        ("2026-01-02..2026-01-01", []),
+        ("2026-01-01..", []),
+        ("yesterday", []),
+    ],
+)
+def test_the_run_dates_of_a_date_or_a_range(run_date, dates):
+    from breweries.notify import run_dates
+
+    assert [str(d) for d in run_dates(run_date)] == dates
