@@ -6,6 +6,7 @@ Full crawls, faults survived, short crawls refused.
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 
@@ -16,9 +17,15 @@ from breweries.errors import ApiError
 pytestmark = pytest.mark.faults
 
 
+def closed_port_url() -> str:
+    with socket.socket() as probe:  # a port nothing listens on: connecting is refused at once
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+
+
 def client_for(server, *, attempts=4, timeout=5.0, concurrency=4, sleeps=None, rate=120):
     return BreweryApiClient(
-        server.url,
+        server if isinstance(server, str) else server.url,
         timeout_seconds=timeout,
         max_attempts=attempts,
         backoff_seconds=0.01,
@@ -63,6 +70,20 @@ def test_timeouts_resets_and_truncated_bodies_are_retried(replay_of, snapshot):
     assert crawl.record_count == 600
     by_id = sorted(snapshot[:600], key=lambda r: r["id"])
     assert crawl.pages[2].body == json.dumps(by_id[400:600], ensure_ascii=False).encode()  # as served
+
+
+def test_a_refused_connection_gets_one_brief_retry_not_every_attempt():
+    api, sleeps = closed_port_url(), []
+    with pytest.raises(ApiError, match=r"cannot be reached: .* refused the connection \(tried 2x\)"):
+        client_for(api, attempts=5, sleeps=sleeps).fetch_total()
+    assert sleeps == [0.01]  # the first backoff step, once
+
+
+def test_a_connection_reset_every_time_gets_every_attempt(replay_of, snapshot):
+    server = replay_of(snapshot[:10], [Fault("reset", target="meta", times=0)])
+    with pytest.raises(ApiError, match=r"meta of .* failed after 5 attempts: .* closed the connection"):
+        client_for(server, attempts=5).fetch_total()
+    assert server.state.requests == 5
 
 
 def test_a_page_that_stays_short_fails_the_crawl_naming_it(replay_of, snapshot):

@@ -1,9 +1,12 @@
 """A polite, patient client for the Open Brewery DB list API.
 
 Polite: bounded concurrency and at most ``rate_limit_per_minute`` requests in any 60 s window.
-Patient: connection errors, timeouts, 5xx and malformed bodies are retried with exponential backoff;
-429 waits for ``Retry-After``. Strict: a page must hold exactly the records the meta total implies,
-or the crawl fails naming the page; a source that changes while it is crawled is crawled again.
+Patient with what passes: 5xx, read timeouts, reset connections and malformed bodies are retried with
+exponential backoff, ``max_attempts`` in all; 429 waits for ``Retry-After``. Quick about what does
+not: when no connection can be made (refused, unknown host, TLS handshake, connect timeout) the
+request is tried ``UNREACHABLE_ATTEMPTS`` times at most (docs/failures.md has the policy).
+Strict: a page must hold exactly the records the meta total implies, or the crawl fails naming the
+page; a source that changes while it is crawled is crawled again.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 from breweries.errors import ApiError
 from breweries.logs import get_logger
@@ -32,6 +36,9 @@ MAX_BACKOFF_SECONDS = 60.0
 MAX_RETRY_AFTER_SECONDS = 120.0
 SORT_ORDER = "id:asc"  # without an explicit order, pages can overlap or skip rows between requests
 CRAWL_ATTEMPTS = 3  # whole crawls tried while the source keeps changing under them
+# Requests tried when no connection could be made at all: one brief retry (after the first backoff
+# step) covers a blip; a closed port or an unknown host is the same a minute later.
+UNREACHABLE_ATTEMPTS = 2
 
 
 class _RetryableError(Exception):
@@ -117,6 +124,17 @@ def describe_connection_failure(exc: requests.RequestException, url: str, timeou
             return f"{address} closed the connection"
         return f"cannot connect to {address}"
     return f"{type(exc).__name__} from {address}"
+
+
+def made_no_connection(exc: requests.RequestException) -> bool:
+    """True when the request never reached an HTTP server: the connection was refused, the host name
+    did not resolve, no route led there, the TLS handshake failed or the connect timed out. False
+    for failures after connecting (a reset, a read timeout, a body cut off), which pass."""
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):
+        return True
+    # requests wraps urllib3's MaxRetryError, whose reason says why no connection was made.
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError)
 
 
 def expected_page_sizes(total: int, per_page: int) -> list[int]:
@@ -236,8 +254,10 @@ class BreweryApiClient:
     def _get(self, path: str, params: dict[str, Any], what: str, parse: Callable[[bytes], Any]) -> Any:
         url = self.base_url + path
         cause = "no attempt made"
-        unreachable = False  # the last attempt got no HTTP answer at all
-        for attempt in range(1, self._max_attempts + 1):
+        unreachable = False  # the last attempt made no connection at all
+        attempt = 0
+        while True:
+            attempt += 1
             unreachable = False
             wait: float | None = None
             try:
@@ -250,11 +270,13 @@ class BreweryApiClient:
                     raise _RetryableError(f"malformed response: {exc}") from None
             except _RetryableError as exc:
                 cause, wait = str(exc), exc.wait_seconds
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                cause, unreachable = describe_connection_failure(exc, url, self._timeout), True
-            except requests.RequestException as exc:  # e.g. a body cut off mid-stream
+            except requests.RequestException as exc:  # no answer, or a body cut off mid-stream
                 cause = describe_connection_failure(exc, url, self._timeout)
-            if attempt == self._max_attempts:
+                unreachable = made_no_connection(exc)
+            # What passes (5xx, 429, a reset, a stall) gets every attempt; a server nobody can
+            # connect to gets one brief retry: retrying a closed port for a minute only delays the news.
+            limit = min(self._max_attempts, UNREACHABLE_ATTEMPTS) if unreachable else self._max_attempts
+            if attempt >= limit:
                 break
             delay = wait if wait is not None else min(self._backoff * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
             self._log.warning(
@@ -264,10 +286,10 @@ class BreweryApiClient:
             self._sleep(delay)
         if unreachable:
             raise ApiError(
-                f"the API at {self.base_url} cannot be reached: {cause} (tried {self._max_attempts}x); "
+                f"the API at {self.base_url} cannot be reached: {cause} (tried {attempt}x); "
                 "check BREWERIES_API_URL and the network, or try `breweries demo`, which runs offline"
             )
-        raise ApiError(f"{what} of {url} failed after {self._max_attempts} attempts: {cause}")
+        raise ApiError(f"{what} of {url} failed after {attempt} attempts: {cause}")
 
     @staticmethod
     def _accept(response: requests.Response, what: str) -> bytes:
