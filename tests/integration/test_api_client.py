@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -21,6 +23,54 @@ def closed_port_url() -> str:
     with socket.socket() as probe:  # a port nothing listens on: connecting is refused at once
         probe.bind(("127.0.0.1", 0))
         return f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+
+
+class PageServer(ThreadingHTTPServer):
+    """Answers every GET with one fixed page (status, content type, body), as a captive portal or a
+    proxy's error page does; counts the requests."""
+
+    def __init__(self, status: int, content_type: str, body: bytes) -> None:
+        page = self
+        self.requests = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                page.requests += 1
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+
+@pytest.fixture
+def page_server():
+    servers: list[PageServer] = []
+
+    def start(status: int, content_type: str, body: bytes) -> PageServer:
+        servers.append(PageServer(status, content_type, body))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+PORTAL = (
+    b"<!DOCTYPE html>\n<html>\n  <head><title>\x1b[1mHotel WiFi \xe2\x80\x93 Sign in</title></head>\n"
+    b"  <body><h1>Welcome!</h1><p>Accept the terms to continue.</p></body>\n</html>\n"
+)
 
 
 def client_for(server, *, attempts=4, timeout=5.0, concurrency=4, sleeps=None, rate=120):
@@ -84,6 +134,34 @@ def test_a_connection_reset_every_time_gets_every_attempt(replay_of, snapshot):
     with pytest.raises(ApiError, match=r"meta of .* failed after 5 attempts: .* closed the connection"):
         client_for(server, attempts=5).fetch_total()
     assert server.state.requests == 5
+
+
+@pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "application/json"])
+def test_an_html_page_instead_of_the_api_is_named_for_what_it_is_and_retried_once(page_server, content_type):
+    # A captive portal, or a proxy that even labels its page JSON: not "Expecting value: line 1".
+    server = page_server(200, content_type, PORTAL)
+    with pytest.raises(ApiError) as failure:
+        client_for(server.url, attempts=5).fetch_total()
+    message = str(failure.value)
+    assert message.startswith(
+        f"the API at {server.url} did not answer with its JSON: {server.url}/breweries/meta answered "
+        f'HTTP 200 {content_type}: "<!DOCTYPE html> <html> <head><title>?[1mHotel WiFi – Sign in</title>'
+        f"</head> <...\", which is not the API's JSON (tried 2x): likely a captive portal"
+    )
+    assert "\n" not in message and "\x1b" not in message and "Expecting value" not in message
+    assert "check BREWERIES_API_URL" in message
+    assert server.requests == 2  # one brief retry: a portal does not go away in a second
+
+
+def test_a_client_error_names_what_came_back_in_one_line(page_server):
+    server = page_server(403, "text/html", b"<html>\n<h1>403 Forbidden</h1>\n<p>by the proxy</p></html>")
+    with pytest.raises(ApiError) as failure:
+        client_for(server.url).fetch_page(1, per_page=10, expected_records=10)
+    assert str(failure.value).endswith(
+        f"HTTP 403 for {server.url}/breweries?page=1&per_page=10&sort=id%3Aasc: text/html: "
+        f'"<html> <h1>403 Forbidden</h1> <p>by the proxy</p></html>"'
+    )
+    assert server.requests == 1
 
 
 def test_a_page_that_stays_short_fails_the_crawl_naming_it(replay_of, snapshot):

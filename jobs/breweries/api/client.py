@@ -3,8 +3,9 @@
 Polite: bounded concurrency and at most ``rate_limit_per_minute`` requests in any 60 s window.
 Patient with what passes: 5xx, read timeouts, reset connections and malformed bodies are retried with
 exponential backoff, ``max_attempts`` in all; 429 waits for ``Retry-After``. Quick about what does
-not: when no connection can be made (refused, unknown host, TLS handshake, connect timeout) the
-request is tried ``UNREACHABLE_ATTEMPTS`` times at most (docs/failures.md has the policy).
+not: when no connection can be made (refused, unknown host, TLS handshake, connect timeout), or what
+answers is not the API's JSON (an HTML page: a captive portal, a proxy), the request is tried
+``UNREACHABLE_ATTEMPTS`` times at most (docs/failures.md has the policy).
 Strict: a page must hold exactly the records the meta total implies, or the crawl fails naming the
 page; a source that changes while it is crawled is crawled again.
 """
@@ -36,15 +37,21 @@ MAX_BACKOFF_SECONDS = 60.0
 MAX_RETRY_AFTER_SECONDS = 120.0
 SORT_ORDER = "id:asc"  # without an explicit order, pages can overlap or skip rows between requests
 CRAWL_ATTEMPTS = 3  # whole crawls tried while the source keeps changing under them
-# Requests tried when no connection could be made at all: one brief retry (after the first backoff
-# step) covers a blip; a closed port or an unknown host is the same a minute later.
+# Requests tried when no connection could be made at all, or what answered is not the API: one brief
+# retry (after the first backoff step) covers a blip; a closed port, an unknown host or a captive
+# portal is the same a minute later.
 UNREACHABLE_ATTEMPTS = 2
+SNIPPET_CHARS = 80  # of a body that is not the API's JSON, quoted in the error
 
 
 class _RetryableError(Exception):
     def __init__(self, reason: str, wait_seconds: float | None = None) -> None:
         super().__init__(reason)
         self.wait_seconds = wait_seconds
+
+
+class _NotTheApiError(Exception):
+    """An answer that is not the API's JSON at all (an HTML page): retried briefly, like no answer."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,24 @@ def made_no_connection(exc: requests.RequestException) -> bool:
     # requests wraps urllib3's MaxRetryError, whose reason says why no connection was made.
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     return isinstance(reason, NewConnectionError)
+
+
+def describe_body(response: requests.Response, body: bytes, limit: int = SNIPPET_CHARS) -> str:
+    """The content type and the first ``limit`` characters of ``body``, as one printable line."""
+    content_type = response.headers.get("Content-Type", "").strip() or "no Content-Type"
+    text = " ".join(body[: limit * 4].decode("utf-8", errors="replace").split())
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    snippet = text if len(text) <= limit else text[: limit - 3] + "..."
+    return f'{content_type}: "{snippet}"' if snippet else f"{content_type}, empty"
+
+
+def is_not_json(response: requests.Response, body: bytes) -> bool:
+    """True when a body that did not parse is not JSON at all (an HTML page), rather than the API's
+    JSON cut short: its content type is another, or it does not start as a JSON object or array."""
+    media = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    first = body.lstrip()[:1]
+    json_type = media in ("", "application/json") or media.endswith("+json")
+    return not json_type or first not in (b"", b"[", b"{")
 
 
 def expected_page_sizes(total: int, per_page: int) -> list[int]:
@@ -255,10 +280,11 @@ class BreweryApiClient:
         url = self.base_url + path
         cause = "no attempt made"
         unreachable = False  # the last attempt made no connection at all
+        not_the_api = False  # the last attempt was answered by something that is not the API
         attempt = 0
         while True:
             attempt += 1
-            unreachable = False
+            unreachable = not_the_api = False
             wait: float | None = None
             try:
                 self._limiter.acquire()
@@ -267,15 +293,24 @@ class BreweryApiClient:
                 try:
                     return parse(body)
                 except (ValueError, KeyError, TypeError) as exc:  # truncated or short: ask again
+                    if isinstance(exc, json.JSONDecodeError) and is_not_json(response, body):
+                        raise _NotTheApiError(
+                            f"{response.url} answered HTTP {response.status_code} "
+                            f"{describe_body(response, body)}, which is not the API's JSON"
+                        ) from None
                     raise _RetryableError(f"malformed response: {exc}") from None
             except _RetryableError as exc:
                 cause, wait = str(exc), exc.wait_seconds
+            except _NotTheApiError as exc:
+                cause, not_the_api = str(exc), True
             except requests.RequestException as exc:  # no answer, or a body cut off mid-stream
                 cause = describe_connection_failure(exc, url, self._timeout)
                 unreachable = made_no_connection(exc)
             # What passes (5xx, 429, a reset, a stall) gets every attempt; a server nobody can
-            # connect to gets one brief retry: retrying a closed port for a minute only delays the news.
-            limit = min(self._max_attempts, UNREACHABLE_ATTEMPTS) if unreachable else self._max_attempts
+            # connect to, or a web page instead of the API, gets one brief retry: retrying a closed
+            # port or a captive portal for a minute only delays the news.
+            brief = unreachable or not_the_api
+            limit = min(self._max_attempts, UNREACHABLE_ATTEMPTS) if brief else self._max_attempts
             if attempt >= limit:
                 break
             delay = wait if wait is not None else min(self._backoff * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
@@ -288,6 +323,12 @@ class BreweryApiClient:
             raise ApiError(
                 f"the API at {self.base_url} cannot be reached: {cause} (tried {attempt}x); "
                 "check BREWERIES_API_URL and the network, or try `breweries demo`, which runs offline"
+            )
+        if not_the_api:
+            raise ApiError(
+                f"the API at {self.base_url} did not answer with its JSON: {cause} (tried {attempt}x): "
+                "likely a captive portal, a proxy's error page or a BREWERIES_API_URL that is not the "
+                "API; check BREWERIES_API_URL and the network, or try `breweries demo`, which runs offline"
             )
         raise ApiError(f"{what} of {url} failed after {attempt} attempts: {cause}")
 
@@ -302,4 +343,5 @@ class BreweryApiClient:
         if status >= 500:
             raise _RetryableError(f"HTTP {status}")
         # Any other 4xx is a request the API will never accept: retrying cannot help.
-        raise ApiError(f"{what}: HTTP {status} for {response.url}: {response.text[:200]}")
+        answer = describe_body(response, response.content)
+        raise ApiError(f"{what}: HTTP {status} for {response.url}: {answer}")
