@@ -91,7 +91,18 @@ class AccessDeniedError(StorageError):
 
 
 class ApiError(PipelineError):
-    """The API could not be crawled; the message names the request (page or meta) and the cause."""
+    """The API could not be crawled; the message names the request (page or meta) and the cause.
+
+    Raised by the HTTP client once its own retry policy is spent (docs/failures.md): it retries what
+    passes (5xx, 429, timeouts, resets, bodies cut short) with backoff, and gives what does not pass
+    (a refused connection, an unknown host, a web page instead of the API) one brief retry. Not
+    retried again, by the local runner or by Argo: a whole stage attempt a few seconds later meets
+    the same API, and the client's settings (BREWERIES_HTTP_MAX_ATTEMPTS, _BACKOFF_SECONDS) are
+    the one place that says how long to wait for it.
+    """
+
+    exit_code = 6
+    retryable = False
 
 
 class SettingsError(PipelineError, ValueError):
@@ -162,6 +173,7 @@ FAILURES: tuple[type[PipelineError], ...] = (
     DataQualityError,
     MissingUpstreamError,
     RunDateBusyError,
+    ApiError,
 )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from breweries.errors import ApiError, MissingUpstreamError
 from breweries.pipeline import STAGE_NAMES
 
 # Containers and JVMs: make test and make images-test run these, make test-fast leaves them out.
@@ -311,7 +312,7 @@ def test_each_stage_image_runs_its_own_stage(stage: str) -> None:
     records = [
         json.loads(line) for line in (result.stdout + result.stderr).splitlines() if line.startswith("{")
     ]
-    assert result.returncode in (1, 4), result.stderr
+    assert result.returncode in (ApiError.exit_code, MissingUpstreamError.exit_code), result.stderr
     assert [(r["level"], r["stage"]) for r in records][-1] == ("error", stage)
 
 

@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import json
+import logging
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -17,8 +18,9 @@ from tests.integration.pipeline_env import pipeline_env
 
 from breweries.api.replay import bundled_snapshot_path
 from breweries.cli import main
-from breweries.errors import EXIT_OK, DataQualityError, MissingUpstreamError
+from breweries.errors import EXIT_OK, ApiError, DataQualityError, MissingUpstreamError
 from breweries.lake.commits import Lake
+from breweries.logs import LOGGER_NAME
 from breweries.pipeline import STAGE_NAMES
 from breweries.settings import Settings
 from breweries.stages.gold import GOLD
@@ -225,33 +227,69 @@ def test_a_stage_without_its_input_names_the_missing_stage_and_date(tmp_path, mo
     assert f"gold needs quality for {RUN_DATE}, which was never recorded as done" in capfd.readouterr().err
 
 
+def in_the_way_of_bronze(root: Path) -> Path:
+    """A file where bronze builds its pages (its ``_staging`` folder): storing them fails with an
+    OSError, a failure the runner retries, for as long as the file is there."""
+    blocker = root / "bronze" / "breweries" / "_staging"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("")
+    return blocker
+
+
+class RemovedOnTheFirstRetry(logging.Filter):
+    """Sees every record of the pipeline's logger; removes ``path`` when the runner says it retries."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("attempt 1 failed, retrying"):
+            self.path.unlink()
+        return True
+
+
 def test_a_transient_failure_is_retried_locally_then_succeeds(
     tmp_path, monkeypatch, replay_of, snapshot, webhook
 ):
-    from breweries.api.replay import Fault
-
-    server = replay_of(snapshot[:300], [Fault("status", target="meta", status=503, times=2)])
-    pipeline_env(
-        monkeypatch, tmp_path, server.url, BREWERIES_HTTP_MAX_ATTEMPTS="1", BREWERIES_WEBHOOK_URL=webhook.url
-    )
-    assert main(["run", "--date", RUN_DATE, "--stages", "bronze"]) == EXIT_OK
+    remover = RemovedOnTheFirstRetry(in_the_way_of_bronze(tmp_path))
+    pipeline_env(monkeypatch, tmp_path, replay_of(snapshot[:300]).url, BREWERIES_WEBHOOK_URL=webhook.url)
+    logging.getLogger(LOGGER_NAME).addFilter(remover)  # a filter, unlike a handler, outlives main's setup
+    try:
+        assert main(["run", "--date", RUN_DATE, "--stages", "bronze"]) == EXIT_OK
+    finally:
+        logging.getLogger(LOGGER_NAME).removeFilter(remover)
+    assert not remover.path.exists()  # the stage did fail once
     assert state_record(tmp_path, "bronze")["rows_out"] == 300 and webhook.messages == []
 
 
 def test_a_persistent_failure_uses_every_retry_then_notifies(
     tmp_path, monkeypatch, replay_of, snapshot, webhook
 ):
+    in_the_way_of_bronze(tmp_path)
+    server = replay_of(snapshot[:10])
+    pipeline_env(monkeypatch, tmp_path, server.url, BREWERIES_WEBHOOK_URL=webhook.url)
+    assert main(["run", "--date", RUN_DATE, "--stages", "bronze"]) == 1
+    assert server.state.requests == 4 * 3  # meta, the page, meta: in 1 attempt + 3 retries, as in the cluster
+    (message,) = webhook.messages
+    assert message["stage"] == "bronze" and "Not a directory" in message["error"]
+    assert not (tmp_path / "bronze" / "breweries" / f"ingest_date={RUN_DATE}").exists()
+
+
+def test_an_api_failure_the_client_gave_up_on_is_not_run_again_and_notifies_once(
+    tmp_path, monkeypatch, replay_of, snapshot, webhook
+):
     from breweries.api.replay import Fault
 
     server = replay_of(snapshot[:10], [Fault("status", target="meta", status=500, times=0)])
     pipeline_env(
-        monkeypatch, tmp_path, server.url, BREWERIES_HTTP_MAX_ATTEMPTS="1", BREWERIES_WEBHOOK_URL=webhook.url
+        monkeypatch, tmp_path, server.url, BREWERIES_HTTP_MAX_ATTEMPTS="3", BREWERIES_WEBHOOK_URL=webhook.url
     )
-    assert main(["run", "--date", RUN_DATE, "--stages", "bronze"]) == 1
-    assert server.state.requests == 4  # 1 attempt + 3 retries, as in the cluster
+    assert main(["run", "--date", RUN_DATE, "--stages", "bronze"]) == ApiError.exit_code
+    assert server.state.requests == 3  # the client's own attempts; the runner does not start bronze again
     (message,) = webhook.messages
-    assert message["stage"] == "bronze" and "HTTP 500" in message["error"]
-    assert not (tmp_path / "bronze" / "breweries" / f"ingest_date={RUN_DATE}").exists()
+    assert message["stage"] == "bronze" and "failed after 3 attempts: HTTP 500" in message["error"]
+    assert state_record(tmp_path, "bronze") is None
 
 
 def test_a_failing_webhook_never_hides_the_pipeline_error(tmp_path, monkeypatch, replay_of, snapshot, capfd):
@@ -267,7 +305,7 @@ def test_a_failing_webhook_never_hides_the_pipeline_error(tmp_path, monkeypatch,
         BREWERIES_STAGE_RETRIES="0",
         BREWERIES_WEBHOOK_URL=secret_url,
     )
-    assert main(["run", "--date", RUN_DATE, "--stages", "bronze"]) == 1
+    assert main(["run", "--date", RUN_DATE, "--stages", "bronze"]) == ApiError.exit_code
     err = capfd.readouterr().err
     assert "stage bronze failed" in err and "could not notify the webhook" in err
     assert "do-not-log-me" not in err

@@ -15,7 +15,7 @@ from tests.integration.pipeline_env import pipeline_env
 from breweries.api.client import BreweryApiClient, RateLimiter
 from breweries.api.replay import Fault
 from breweries.cli import main
-from breweries.errors import EXIT_OK, ApiError, PipelineError
+from breweries.errors import EXIT_OK, ApiError
 
 pytestmark = pytest.mark.faults
 
@@ -105,7 +105,7 @@ def test_a_failed_crawl_leaves_the_dates_previous_bronze_and_state_untouched(
 
     lying = replay_of(snapshot[:500], [Fault("miscount", target="meta", by=-100, times=0)])
     monkeypatch.setenv("BREWERIES_API_URL", lying.url)
-    assert main(["run", "--date", RUN_DATE, "--stages", "bronze", "--force"]) == PipelineError.exit_code
+    assert main(["run", "--date", RUN_DATE, "--stages", "bronze", "--force"]) == ApiError.exit_code
 
     assert bronze_files(tmp_path) == before  # every page and the manifest, byte for byte
     assert not list(tmp_path.rglob("_staging"))

@@ -13,7 +13,7 @@ from pyiceberg.catalog.sql import SqlCatalog
 from tests.integration.pipeline_env import pipeline_env
 
 from breweries.cli import main
-from breweries.errors import EXIT_OK, DataQualityError
+from breweries.errors import EXIT_OK, ApiError, DataQualityError
 from breweries.lake.commits import Lake
 from breweries.pipeline import STAGE_NAMES
 from breweries.settings import Settings
@@ -76,7 +76,7 @@ def test_a_forced_rerun_that_cannot_reach_the_api_changes_no_record_and_no_data(
     monkeypatch.setenv("BREWERIES_API_URL", "http://127.0.0.1:9/v1")  # nothing listens on port 9
     monkeypatch.setenv("BREWERIES_HTTP_MAX_ATTEMPTS", "1")
     monkeypatch.setenv("BREWERIES_STAGE_RETRIES", "0")
-    assert main(["run", "--date", RUN_DATE, "--force"]) == 1
+    assert main(["run", "--date", RUN_DATE, "--force"]) == ApiError.exit_code
     assert records(root) == before
     silver_after, gold_after = published(spark, root)
     assert_df_equality(silver_after, silver_before, ignore_row_order=True)

@@ -50,8 +50,15 @@ def test_each_failure_has_its_own_exit_code() -> None:
 
 
 def test_infrastructure_failures_are_retried_and_exit_1() -> None:
-    for failure in (StorageError("bucket b: AccessDenied"), ApiError("page 3: HTTP 503"), OSError("disk")):
+    for failure in (StorageError("bucket b: AccessDenied"), OSError("disk")):
         assert can_retry(failure) and exit_code_of(failure) == 1
+
+
+def test_an_api_failure_is_retried_by_the_http_client_only() -> None:
+    # The client has spent its own retries when it raises: a whole stage attempt meets the same API.
+    failure = ApiError("meta of http://api/v1/breweries/meta failed after 5 attempts: HTTP 503")
+    assert not can_retry(failure) and exit_code_of(failure) == 6
+    assert StageError("bronze", date(2026, 1, 1), failure).exit_code == ApiError.exit_code
 
 
 def test_what_a_retry_cannot_fix_is_not_retried() -> None:
