@@ -181,6 +181,17 @@ def test_persistent_server_errors_fail_with_the_page_and_status(replay_of, snaps
         client_for(server, attempts=2).crawl(per_page=200)
 
 
+def test_a_page_the_client_gives_up_on_stops_the_crawl_without_asking_for_the_rest(replay_of, snapshot):
+    # 10 pages, every one failing: once one has used its attempts, the pages not yet asked for are
+    # not asked for (each would have spent its own attempts and waits before the error surfaced).
+    faults = [Fault("status", target="list", status=503, times=0)]
+    server = replay_of(snapshot[:2000], faults, latency=0.1)  # time for the crawl to see the failure
+    with pytest.raises(ApiError, match=r"page \d+ .* failed after 2 attempts: HTTP 503"):
+        client_for(server, attempts=2, concurrency=2).crawl(per_page=200)
+    list_requests = server.state.requests - 2  # the meta total, before the pages and after
+    assert list_requests <= 2 * 2 * 2  # at most two pages per worker started, 2 attempts each; not 10 x 2
+
+
 def test_a_client_error_is_not_retried(replay_of, snapshot):
     server = replay_of(snapshot[:10])
     with pytest.raises(ApiError, match="HTTP 422"):

@@ -20,7 +20,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -274,6 +274,12 @@ class BreweryApiClient:
                 pool.submit(self.fetch_page, n, per_page, expected)
                 for n, expected in enumerate(sizes, start=1)
             ]
+            wait(futures, return_when=FIRST_EXCEPTION)
+            if any(f.done() and f.exception() is not None for f in futures):
+                # A page the client gave up on fails the crawl: the pages not yet asked for are not
+                # asked for, each of which would spend its own attempts and waits first.
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise next(e for f in futures if not f.cancelled() and (e := f.exception()) is not None)
             return tuple(f.result() for f in futures)
 
     def _get(self, path: str, params: dict[str, Any], what: str, parse: Callable[[bytes], Any]) -> Any:
