@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 from breweries.cli import build_parser
+from breweries.settings import OTHER_VARIABLES, known_variables
 
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text()
@@ -73,3 +74,10 @@ def test_the_first_setup_says_what_it_installs_and_shows_pips_progress() -> None
     assert "--quiet" not in lines[install]
     assert any("setup: creating" in line and "packages" in line for line in lines[:install])
     assert any("connector-jars.sh" in line and "tables" in line for line in lines[install:])
+
+
+def test_the_readme_configuration_table_lists_every_setting_and_no_other() -> None:
+    first_cells = re.findall(r"^\| (`BREWERIES_[^|]*)\|", README, re.MULTILINE)
+    documented = {name for cell in first_cells for name in re.findall(r"`(BREWERIES_[A-Z0-9_]+)`", cell)}
+    settings = set(known_variables()) - set(OTHER_VARIABLES)
+    assert (settings - documented, documented - settings) == (set(), set())
