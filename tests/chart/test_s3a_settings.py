@@ -81,6 +81,7 @@ spark.stop()
 """
 
 
+@pytest.mark.slow  # a spark-submit of its own: about a minute
 def test_a_driver_submitted_as_the_operator_submits_it_uses_the_charts_committer(tmp_path: Path) -> None:
     # spark-submit with the application's sparkConf and hadoopConf (spark.hadoop.*), as the operator
     # runs it, and the driver's environment from its pod template; local[1] stands in for the
