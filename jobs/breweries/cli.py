@@ -129,7 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     notify.add_argument("--status", required=True, help="{{workflow.status}}: Succeeded, Failed or Error")
     notify.add_argument("--workflow", required=True, help="{{workflow.name}}")
-    notify.add_argument("--run-date", required=True, help="{{workflow.parameters.run-date}}")
+    notify.add_argument(
+        "--run-date", required=True, help="{{workflow.parameters.run-date}}, or START..END for a backfill"
+    )
     notify.add_argument("--failures", default="", help="{{workflow.failures}} (a JSON list)")
     notify.add_argument("--link", help="URL of the workflow in the Argo UI")
 
