@@ -13,7 +13,7 @@ from pathlib import Path
 
 from breweries import __version__, access
 from breweries.api.replay import Fault, serve
-from breweries.cluster import cleanup_workflow, mark_not_retryable
+from breweries.cluster import cleanup_workflow, record_failure
 from breweries.console import query_output, status_table, tables_output
 from breweries.demo import run_demo
 from breweries.errors import EXIT_OK, PipelineError, StageError
@@ -204,13 +204,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 settings.require_s3_credentials()
             _dispatch(args, settings)
     except StageError as failure:  # the runner has logged it
-        if args.command == "stage":  # a SparkApplication's driver: tell the workflow's retry rule
-            mark_not_retryable(failure.cause, settings.spark_application)
+        if args.command == "stage":  # a SparkApplication's driver: tell the workflow's exit handler
+            record_failure(failure.cause, settings.spark_application)  # and its retry rule
         return failure.exit_code
     except PipelineError as exc:
         get_logger(command=args.command).error(str(exc))
         if args.command == "stage":  # failed before the stage started (a missing credential)
-            mark_not_retryable(exc, settings.spark_application)
+            record_failure(exc, settings.spark_application)
         return exc.exit_code
     return EXIT_OK
 

@@ -1,9 +1,11 @@
 """What a stage's pod says to the Kubernetes API: the few calls the pipeline makes from inside a cluster.
 
-A driver that fails for a reason a retry cannot fix (a failed quality gate, a missing input, a bad
-setting: breweries.errors) labels its own SparkApplication ``breweries/retryable=false``; the
-workflow's failure condition reads that label, and its retry rule retries only the rest. The
-workflow's exit handler deletes its SparkApplications that are still running, however it ended.
+A driver that fails writes its error on its own SparkApplication (annotation ``breweries/error``),
+where the workflow's exit handler reads it: Argo's own view of the step says only that the driver
+exited. When a retry cannot fix the failure (a failed quality gate, a missing input, a bad setting:
+breweries.errors) it also labels the application ``breweries/retryable=false``; the workflow's
+failure condition reads that label, and its retry rule retries only the rest. The workflow's exit
+handler deletes its SparkApplications that are still running, however it ended.
 
 Plain REST through the pod's service account: the official client needs PyYAML, which publishes
 no pure-Python wheel for the images.
@@ -21,6 +23,10 @@ from breweries.errors import can_retry
 from breweries.logs import get_logger
 
 RETRYABLE_LABEL = "breweries/retryable"
+ERROR_ANNOTATION = "breweries/error"
+RUN_DATE_LABEL = "breweries/run-date"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+MAX_ERROR_CHARS = 2000  # an annotation, and a line of a chat message
 WORKFLOW_LABEL = "workflows.argoproj.io/workflow"
 FINAL_STATES = frozenset({"COMPLETED", "FAILED"})
 _ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
@@ -52,31 +58,62 @@ def in_cluster() -> bool:
     return "KUBERNETES_SERVICE_HOST" in os.environ and (_ACCOUNT / "token").is_file()
 
 
-def mark_not_retryable(exc: BaseException, application: str | None) -> None:
-    """Label this driver's SparkApplication when ``exc`` is a failure a retry cannot fix. Never raises."""
-    if can_retry(exc) or not application or not in_cluster():
+def record_failure(exc: BaseException, application: str | None) -> None:
+    """Write ``exc`` on this driver's SparkApplication and, when a retry cannot fix it, label the
+    application not retryable. Never raises: the stage's own failure is what matters."""
+    if not application or not in_cluster():
         return
     log = get_logger(component="cluster", spark_application=application)
+    metadata: dict[str, Any] = {"annotations": {ERROR_ANNOTATION: _one_line(str(exc))}}
+    if not can_retry(exc):
+        metadata["labels"] = {RETRYABLE_LABEL: "false"}
     try:
         api = KubernetesApi()
-        patch = {"metadata": {"labels": {RETRYABLE_LABEL: "false"}}}
         api.call(
             "PATCH",
             f"{api.applications()}/{application}",
-            json=patch,
+            json={"metadata": metadata},
             headers={"Content-Type": "application/merge-patch+json"},
         )
-        log.info(f"marked {application} {RETRYABLE_LABEL}=false: a retry cannot fix this failure")
-    except Exception as error:  # the stage's own failure is what matters; this only saves retries
-        log.warning(f"could not mark {application} as not retryable: {type(error).__name__}: {error}")
+        if "labels" in metadata:
+            log.info(f"marked {application} {RETRYABLE_LABEL}=false: a retry cannot fix this failure")
+    except Exception as error:
+        log.warning(f"could not record the failure on {application}: {type(error).__name__}: {error}")
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= MAX_ERROR_CHARS else line[: MAX_ERROR_CHARS - 3] + "..."
+
+
+def workflow_applications(workflow: str) -> list[dict[str, Any]]:
+    """The workflow's SparkApplications, as the API server lists them."""
+    api = KubernetesApi()
+    listed = api.call("GET", api.applications(), params={"labelSelector": f"{WORKFLOW_LABEL}={workflow}"})
+    return list(listed.get("items", []))
+
+
+def driver_error(applications: list[dict[str, Any]], component: str, run_dates: set[str]) -> str | None:
+    """The error the newest of ``component``'s drivers recorded for one of ``run_dates`` (any date
+    when empty), or None when none recorded one."""
+    recorded = [
+        app
+        for app in applications
+        if app["metadata"].get("labels", {}).get(COMPONENT_LABEL) == component
+        and (not run_dates or app["metadata"].get("labels", {}).get(RUN_DATE_LABEL) in run_dates)
+        and ERROR_ANNOTATION in app["metadata"].get("annotations", {})
+    ]
+    if not recorded:
+        return None
+    newest = max(recorded, key=lambda app: str(app["metadata"].get("creationTimestamp", "")))
+    return str(newest["metadata"]["annotations"][ERROR_ANNOTATION])
 
 
 def delete_running_applications(workflow: str) -> list[str]:
     """Delete the workflow's SparkApplications that are not in a final state; their names."""
     api = KubernetesApi()
-    listed = api.call("GET", api.applications(), params={"labelSelector": f"{WORKFLOW_LABEL}={workflow}"})
     deleted = []
-    for application in listed.get("items", []):
+    for application in workflow_applications(workflow):
         state = application.get("status", {}).get("applicationState", {}).get("state", "")
         if state not in FINAL_STATES:
             name = application["metadata"]["name"]

@@ -17,6 +17,7 @@ from typing import Any
 
 import requests
 
+from breweries.cluster import driver_error, in_cluster, workflow_applications
 from breweries.layout import Layout
 from breweries.logs import get_logger
 from breweries.pipeline import STAGES
@@ -124,8 +125,12 @@ def workflow_failure_message(
     link: str | None = None,
     quality: Sequence[tuple[QualityReport, str]] = (),
     dates_failed: Sequence[str] | None = None,
+    driver_error: str | None = None,
 ) -> dict[str, Any]:
     """The exit handler's message: the failed stage's step names the stage; every failure is listed.
+
+    ``driver_error`` is the error the failed stage's driver recorded (breweries.cluster): it says
+    what went wrong, where Argo's step message says only that the driver exited.
 
     ``quality`` holds each failed gate's report and where it lives, when the quality step failed.
     ``dates_failed`` is set for a run over several dates (a backfill): the dates that failed, each
@@ -134,7 +139,7 @@ def workflow_failure_message(
     failed = failed_step(failures)
     template = str(failed.get("templateName") or "")
     stage = STAGE_OF_TEMPLATE.get(template) or template or str(failed.get("displayName") or "unknown")
-    error = str(failed.get("message") or f"workflow {status}")
+    error = driver_error or str(failed.get("message") or f"workflow {status}")
     details: dict[str, Any] = {"workflow_status": status, "failures": failures}
     if link:
         details["link"] = link
@@ -216,6 +221,7 @@ def notify_workflow_outcome(
             log.warning(f"could not read the quality report: {run_date!r} is not a date or a range")
         gates = _failed_gates(settings, named or dates, log)
     dates_failed = sorted({*(str(d) for d in named), *(report.run_date for report, _ in gates)})
+    recorded = _driver_error(workflow, failed_step(parsed), dates_failed or [str(d) for d in dates], log)
     message = workflow_failure_message(
         workflow=workflow,
         status=status,
@@ -224,8 +230,23 @@ def notify_workflow_outcome(
         link=link,
         quality=gates,
         dates_failed=dates_failed if backfill else None,
+        driver_error=recorded,
     )
     post_webhook(settings.webhook_url, message)
+
+
+def _driver_error(
+    workflow: str, failed: dict[str, Any], dates: Sequence[str], log: logging.LoggerAdapter
+) -> str | None:
+    """What the failed stage's driver said went wrong, when it ran in this cluster and said it."""
+    component = str(failed.get("templateName") or "")
+    if component not in STAGE_OF_TEMPLATE or not in_cluster():
+        return None
+    try:
+        return driver_error(workflow_applications(workflow), component, set(dates))
+    except Exception as exc:  # the message goes out with Argo's words instead
+        log.warning(f"could not read the driver's error: {type(exc).__name__}: {exc}")
+        return None
 
 
 def _failed_gates(
