@@ -29,7 +29,7 @@ $(SETUP_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "breweries needs Python 3.10 or newer (set PYTHON=...)")'
 	@command -v java >/dev/null || { echo "breweries needs Java 17 for Spark: install a JDK 17 and put java on PATH" >&2; exit 1; }
 	@echo "setup: creating $(VENV) with breweries and its test dependencies: about 115 packages, 1.5 GB installed"
-	@echo "setup: (pyspark alone is 470 MB); 3 to 4 min the first time, pip says what it fetches"
+	@echo "setup: (pyspark alone is 470 MB); from 1 min (local wheels) to 5 min (PyPI) the first time, pip says what it fetches"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --progress-bar on -e ".[test]"
