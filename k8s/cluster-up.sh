@@ -19,9 +19,9 @@ POSTGRESQL_UID=10999
 # everything, later ones reuse .tools, the Go caches and Docker's images.
 STEPS=(
   "check this machine (installs containerd, runc and Docker where missing)"
-  "the project's images: the Spark stand-in, base and stages, PostgreSQL, Trino (first run: about 25 min; then seconds)"
-  "Kubernetes, etcd, CNI, CoreDNS, Argo, the Spark Operator, MinIO and the policy enforcer from Go source (first run: about 70 min; then seconds)"
-  "the cluster's images (first run: about 1 min)"
+  "the project's images: the Spark stand-in, base and stages, PostgreSQL, Trino (first run: about 5 min; then seconds)"
+  "Kubernetes, etcd, CNI, CoreDNS, Argo, the Spark Operator, MinIO and the policy enforcer from Go source (first run: 30 to 70 min; then seconds)"
+  "the cluster's images (seconds)"
   "certificates, etcd, the control plane, containerd and the kubelet"
   "CoreDNS, the NetworkPolicy enforcer, Argo Workflows and the Spark Operator"
   "the breweries chart: Secrets, images into the cluster, helm install"
@@ -113,7 +113,7 @@ preflight() {
   sysctl -q -w net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 \
     || die "cannot enable IP forwarding and bridge netfilter (the kernel needs br_netfilter built in)"
   if first_run; then
-    log "first run: the builds below take most of two hours on 2 cores and about 30 GB of disk"
+    log "first run: the builds below take 40 to 80 min on 2 cores and about 30 GB of disk"
     disk_space 30
     registries_reachable
   else
