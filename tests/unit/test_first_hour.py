@@ -49,27 +49,25 @@ def test_the_readme_names_every_subcommand() -> None:
     assert subcommands() - named == set()
 
 
-def test_make_cluster_up_checks_the_machine_before_building_anything() -> None:
-    # -W pretends pyproject.toml changed: the Python environment would be made again, the slowest
-    # of the prerequisites; the preflight still comes first.
-    plan = subprocess.run(
-        ["make", "--no-print-directory", "-n", "-W", "pyproject.toml", "cluster-up"],
+def make_plan(target: str) -> subprocess.CompletedProcess[str]:
+    """What `make TARGET` would run on a first setup: -W pretends pyproject.toml changed, so the
+    Python environment, the slowest of the prerequisites, would be made again."""
+    return subprocess.run(
+        ["make", "--no-print-directory", "-n", "-W", "pyproject.toml", target],
         cwd=REPO,
         capture_output=True,
         text=True,
     )
+
+
+def test_make_cluster_up_checks_the_machine_before_building_anything() -> None:
+    plan = make_plan("cluster-up")
     assert plan.returncode == 0, plan.stderr
     assert plan.stdout.splitlines()[0] == "k8s/cluster-up.sh --preflight"
 
 
 def test_the_first_setup_says_what_it_installs_and_shows_pips_progress() -> None:
-    plan = subprocess.run(
-        ["make", "--no-print-directory", "-n", "-W", "pyproject.toml", "setup"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
-    lines = plan.stdout.splitlines()
+    lines = make_plan("setup").stdout.splitlines()
     (install,) = (i for i, line in enumerate(lines) if "pip install" in line and '-e ".[test]"' in line)
     assert "--quiet" not in lines[install]
     assert any("setup: creating" in line and "packages" in line for line in lines[:install])
