@@ -86,9 +86,9 @@ def _one_line(text: str) -> str:
     return line if len(line) <= MAX_ERROR_CHARS else line[: MAX_ERROR_CHARS - 3] + "..."
 
 
-def workflow_applications(workflow: str) -> list[dict[str, Any]]:
+def workflow_applications(workflow: str, api: KubernetesApi | None = None) -> list[dict[str, Any]]:
     """The workflow's SparkApplications, as the API server lists them."""
-    api = KubernetesApi()
+    api = api or KubernetesApi()
     listed = api.call("GET", api.applications(), params={"labelSelector": f"{WORKFLOW_LABEL}={workflow}"})
     return list(listed.get("items", []))
 
@@ -113,7 +113,7 @@ def delete_running_applications(workflow: str) -> list[str]:
     """Delete the workflow's SparkApplications that are not in a final state; their names."""
     api = KubernetesApi()
     deleted = []
-    for application in workflow_applications(workflow):
+    for application in workflow_applications(workflow, api):
         state = application.get("status", {}).get("applicationState", {}).get("state", "")
         if state not in FINAL_STATES:
             name = application["metadata"]["name"]
