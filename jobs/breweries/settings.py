@@ -18,6 +18,16 @@ MAX_PAGE_SIZE = 200  # the API answers 422 above this
 SPARK_LOG_LEVELS = ("off", "fatal", "error", "warn", "info", "debug", "trace", "all")  # log4j's
 # The standard AWS variables of a key pair (S3A's and boto3's), which a chart's Secret fills in.
 AWS_KEY_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+# A byte count as the JVM and Kubernetes write it: 512m, 2g, 2Gi, 1048576 (binary multiples).
+SIZE = re.compile(r"(?i)(0|[1-9][0-9]*)([kmgt]i?)?")
+
+
+def size_bytes(text: str) -> int:
+    match = SIZE.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"not a size: {text!r}")
+    number, unit = match.groups()
+    return int(number) * 1024 ** (" kmgt".index(unit[0].lower()) if unit else 0)
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,10 @@ class Settings:
     # The local JVM's heap (driver and executor are one process); Spark's own 1g default starves
     # large runs (bench/results.md). Local mode only.
     spark_driver_memory: str = "2g"
+    # A SparkApplication's stage runs Spark inside its driver pod (local mode: no executor pods to
+    # wait for) when the run date's bronze pages are smaller than this size, and on the
+    # application's executors from it on; 0: always on executors. Submitted stages only.
+    spark_executors_above: str = "256m"
     # Spark's own log lines (log4j): error keeps a run's output to the pipeline's story.
     spark_log_level: str = "error"
     # S3A's output committer for the layers on object storage (breweries.s3a.COMMITTERS).
@@ -112,6 +126,10 @@ class Settings:
             "silver_anonymized_uri": self.silver_anonymized_uri,
             "gold_uri": self.gold_uri,
         }
+
+    @property
+    def spark_executors_above_bytes(self) -> int:
+        return size_bytes(self.spark_executors_above)
 
     @property
     def on_object_storage(self) -> bool:
@@ -204,6 +222,11 @@ class Settings:
             raise SettingsError(
                 f"{_ENV_NAMES['spark_driver_memory']} must be a JVM size such as 2g or 4096m, "
                 f"got {self.spark_driver_memory!r}"
+            )
+        if SIZE.fullmatch(self.spark_executors_above.strip()) is None:
+            raise SettingsError(
+                f"{_ENV_NAMES['spark_executors_above']} must be a size such as 256m or 2g "
+                f"(0: always on executors), got {self.spark_executors_above!r}"
             )
         if self.spark_jit not in ("quick", "full"):
             raise SettingsError(

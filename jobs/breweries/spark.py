@@ -6,7 +6,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 
@@ -50,10 +50,19 @@ _LOCAL_CONF = {
 _JVM_NOISE = ("WARNING: Using incubator modules:", "SLF4J: ")
 
 
-def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
+def build_spark_session(settings: Settings, app_name: str, in_driver: bool = False) -> SparkSession:
+    """A session for local runs, or for a submitted driver: on its executors, or ``in_driver``.
+
+    In a driver, ``in_driver`` runs Spark's tasks in the driver's own JVM (local mode, as many
+    threads as the pod's CPU limit): a small input costs less there than the executor pods it
+    would wait for, whatever executors the SparkApplication declares.
+    """
     builder = SparkSession.builder.appName(app_name)
     for key, value in _COMMON_CONF.items():
         builder = builder.config(key, value)
+    if settings.spark_submitted and in_driver:
+        builder = builder.master("local[*]")
+        builder = builder.config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
     if not settings.spark_submitted:
         # Under spark-submit (a SparkApplication) the master and networking come from the submit
         # conf; overriding them here would break the driver's connection to its executors.
@@ -135,8 +144,11 @@ class LazySparkSession:
     Reuses an already active session (tests, one-process runs), so a whole local run shares one.
     """
 
-    def __init__(self, settings: Settings, app_name: str) -> None:
-        self._settings, self._app_name = settings, app_name
+    def __init__(
+        self, settings: Settings, app_name: str, in_driver: Callable[[], bool] = lambda: False
+    ) -> None:
+        # Asked only when a session is started: a stage that needs none (bronze) pays nothing for it.
+        self._settings, self._app_name, self._in_driver = settings, app_name, in_driver
         self._session: SparkSession | None = None
         self._owned = False
 
@@ -146,7 +158,7 @@ class LazySparkSession:
             self._owned = active is None
             if active is None:
                 clock = time.monotonic()
-                active = build_spark_session(self._settings, self._app_name)
+                active = build_spark_session(self._settings, self._app_name, self._in_driver())
                 # The JVM's start is a real share of a short run: say what it cost.
                 get_logger(component="spark").info(
                     "spark session started",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import shutil
 import subprocess
 from copy import deepcopy
@@ -90,6 +91,22 @@ def container(application: Manifest, role: str) -> Manifest:
 def env_values(application: Manifest, role: str = "driver") -> dict[str, str | None]:
     """Its environment: plain values, and None for those that come from a Secret or the pod."""
     return {e["name"]: e.get("value") for e in container(application, role)["env"]}
+
+
+def driver_env(application: Manifest) -> dict[str, str]:
+    """Its plain environment as a driver gets it: the workflow's input parameters, which Argo fills
+    in at run time, at the chart's defaults."""
+    defaults = {
+        "spark-executors-above": yaml.safe_load((CHART / "values.yaml").read_text())["spark"][
+            "executorsAbove"
+        ]
+    }
+    placeholder = re.compile(r"\{\{inputs\.parameters\.([a-z-]+)\}\}")
+    return {
+        name: placeholder.sub(lambda m: defaults.get(m[1], m[0]), value)
+        for name, value in env_values(application).items()
+        if value is not None
+    }
 
 
 # --- CRD schemas ---------------------------------------------------------------------------------

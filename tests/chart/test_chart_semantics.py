@@ -12,6 +12,7 @@ from tests.chart.manifests import (
     Manifest,
     by_kind,
     container,
+    driver_env,
     env_values,
     helm,
     named,
@@ -21,6 +22,7 @@ from tests.chart.manifests import (
     spark_applications,
 )
 
+from breweries.errors import SettingsError
 from breweries.pipeline import STAGES
 from breweries.settings import DEFAULT_API_URL, Settings
 
@@ -90,7 +92,45 @@ def test_run_date_defaults_to_the_creation_date_and_reaches_every_stage(default_
     assert passed == {
         "run-date": "{{workflow.parameters.run-date}}",
         "force": "{{workflow.parameters.force}}",
+        "spark-executors-above": "{{workflow.parameters.spark-executors-above}}",
     }
+
+
+def test_the_executors_threshold_reaches_every_stage_driver_from_a_parameter_the_value_defaults() -> None:
+    template = one(render("--set", "spark.executorsAbove=2Gi"), "WorkflowTemplate")
+    params = {p["name"]: p for p in template["spec"]["arguments"]["parameters"]}
+    assert params["spark-executors-above"]["value"] == "2Gi"
+    # A backfill calls the pipeline template without it: the template's own default is the value.
+    pipeline = templates_by_name(template)["pipeline"]
+    inputs = {p["name"]: p.get("value") for p in pipeline["inputs"]["parameters"]}
+    assert inputs["spark-executors-above"] == "2Gi"
+    for stage, app in spark_applications(template).items():
+        assert env_values(app)["BREWERIES_SPARK_EXECUTORS_ABOVE"] == (
+            "{{inputs.parameters.spark-executors-above}}"
+        ), stage
+
+
+def test_each_stage_step_polls_its_application_at_the_values_interval() -> None:
+    templates = templates_by_name(one(render("--set", "workflow.stateCheckInterval=2s"), "WorkflowTemplate"))
+    for stage in STAGES:
+        patch = yaml.safe_load(templates[stage.component]["podSpecPatch"])
+        assert patch == {
+            "containers": [
+                {"name": "main", "env": [{"name": "RESOURCE_STATE_CHECK_INTERVAL", "value": "2s"}]}
+            ]
+        }
+
+
+def test_the_values_schema_accepts_exactly_the_sizes_the_drivers_accept() -> None:
+    pattern = yaml.safe_load((CHART / "values.schema.json").read_text())["properties"]["spark"]["properties"]
+    accepted = re.compile(pattern["executorsAbove"]["pattern"])
+    for text in ("0", "256m", "2g", "2Gi", "1048576", "3T", "", "abc", "1.5g", "2gb", "-1", "01m"):
+        by_chart = accepted.search(text) is not None
+        try:
+            by_driver = Settings(spark_executors_above=text) is not None
+        except SettingsError:
+            by_driver = False
+        assert by_chart == by_driver, text
 
 
 def test_runs_of_the_same_date_are_serialized_by_a_mutex(default_manifests) -> None:
@@ -492,7 +532,7 @@ def test_the_api_replay_serves_the_bundled_snapshot_in_the_cluster_and_the_stage
     # Without it, the stages crawl the public API: the settings' default, which the chart leaves alone.
     default = spark_applications(one(render(), "WorkflowTemplate"))["bronze"]
     assert "BREWERIES_API_URL" not in env_values(default)
-    env = {k: v for k, v in env_values(default).items() if v is not None}
+    env = driver_env(default)
     assert Settings.from_env(env).api_url == DEFAULT_API_URL == "https://api.openbrewerydb.org/v1"
     elsewhere = spark_applications(
         one(render("--set", "pipeline.apiUrl=https://api.example.com/v1"), "WorkflowTemplate")

@@ -98,10 +98,11 @@ def test_its_driver_gets_the_catalog_and_storage_settings_of_the_stages_by_secre
     }
     assert env["BREWERIES_S3_IDENTITY"]["value"] == "maintain"
     assert env[env_name("snapshot_retention_days")]["value"] == "7"
-    # The same driver environment as a stage's, but for which stage it is, its credential (and no
-    # pseudonymization key).
+    # The same driver environment as a stage's, but for which stage it is, its credential, the
+    # workflow's executors threshold (and no pseudonymization key).
     gold = spark_applications(one(default_manifests, "WorkflowTemplate"))["gold"]
     own = {"BREWERIES_STAGE", "BREWERIES_S3_IDENTITY", "BREWERIES_S3_CREDENTIALS_SECRET"}
+    own |= {"BREWERIES_SPARK_EXECUTORS_ABOVE"}
     own |= {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
     stage_env = [e for e in container(gold, "driver")["env"] if e["name"] not in own]
     assert [

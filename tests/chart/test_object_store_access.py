@@ -12,6 +12,7 @@ from tests.chart.manifests import (
     by_kind,
     container,
     crd_errors,
+    driver_env,
     env_values,
     helm,
     named,
@@ -167,7 +168,7 @@ def test_with_irsa_s3a_and_local_spark_take_the_pods_web_identity(irsa_manifests
     )
     assert app["spec"]["hadoopConf"] == expected
     # EKS's webhook adds the token's path to the pod: the driver's settings then say the same.
-    env = {k: v for k, v in env_values(app).items() if v is not None}
+    env = driver_env(app)
     settings = Settings.from_env(
         {**env, "AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/secrets/eks.amazonaws.com/token"}
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pyspark
 import pytest
-from tests.chart.manifests import CHART, env_values, one, render, spark_applications
+from tests.chart.manifests import CHART, driver_env, one, render, spark_applications
 
 import breweries
 from breweries import s3a
@@ -40,7 +40,7 @@ def test_every_stage_gets_the_s3a_settings_local_spark_uses(values, endpoint, re
         assert spec["hadoopConf"] == expected_hadoop, name
         assert {key: spec["sparkConf"][key] for key in s3a.SPARK_CONF} == s3a.SPARK_CONF, name
         # The driver's own settings say the same, so what it applies from Python agrees too.
-        env = {k: v for k, v in env_values(app).items() if v is not None}
+        env = driver_env(app)
         settings = Settings.from_env(env)
         assert settings.on_object_storage
         assert (
@@ -63,7 +63,7 @@ def test_the_committer_value_reaches_the_s3a_settings_and_every_driver() -> None
     workflow = one(render("--set", "spark.committer=directory"), "WorkflowTemplate")
     for name, app in spark_applications(workflow).items():
         assert app["spec"]["hadoopConf"]["fs.s3a.committer.name"] == "directory", name
-        env = {k: v for k, v in env_values(app).items() if v is not None}
+        env = driver_env(app)
         assert Settings.from_env(env).spark_committer == "directory", name
 
 
@@ -87,7 +87,7 @@ def test_a_driver_submitted_as_the_operator_submits_it_uses_the_charts_committer
     # runs it, and the driver's environment from its pod template; local[1] stands in for the
     # cluster, and the checkout's jars for those a stage image has in Spark's own.
     app = spark_applications(one(render("--set", "spark.committer=directory"), "WorkflowTemplate"))["silver"]
-    pod_env = {k: v for k, v in env_values(app).items() if v is not None}
+    pod_env = driver_env(app)
     log4j = Path(breweries.__file__).parent / "data" / "log4j2-local.properties"
     conf = {
         **app["spec"]["sparkConf"],

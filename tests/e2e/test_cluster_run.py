@@ -44,6 +44,7 @@ FIXTURES = Path(__file__).with_name("manifests") / "fixtures.yaml"
 EMPTY_API = "http://breweries-e2e-api-empty:8080/v1"
 SINK = "breweries-e2e-webhook"
 RUN_DATE, EMPTY_DATE, LOST_DRIVER_DATE = "2026-06-01", "2026-06-02", "2026-06-03"
+EXECUTORS_DATE, BAD_THRESHOLD_DATE = "2026-06-04", "2026-06-05"
 GOLD = "gold.breweries_by_type_location"
 
 
@@ -152,6 +153,56 @@ def test_a_submitted_run_succeeds_with_one_spark_application_per_stage(first_run
     by_component = Counter(component(a) for a in applications)
     assert by_component == Counter(stage.component for stage in STAGES)
     assert {state(a) for a in applications} == {"COMPLETED"}
+
+
+def driver_events(application: dict) -> list[dict]:
+    logs = kubectl("logs", application["status"]["driverInfo"]["podName"]).stdout
+    return [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
+
+
+def test_a_small_run_does_its_spark_work_inside_each_driver_and_starts_no_executor(first_run) -> None:
+    # The snapshot's bronze (a few MB) is below spark.executorsAbove (values.yaml): no stage waits
+    # for an executor pod.
+    for application in first_run.spark_applications():
+        assert not application["status"].get("executorState"), component(application)
+        if component(application) == "bronze":
+            continue  # no Spark at all
+        [placement] = [e for e in driver_events(application) if e["message"].startswith("spark runs")]
+        assert placement["message"] == "spark runs inside the driver", placement
+        assert 0 < placement["bronze_bytes"] < 256 * 2**20
+
+
+def test_above_the_threshold_every_spark_stage_runs_on_executor_pods_with_the_same_gold(
+    cluster, lake, snapshot
+) -> None:
+    workflow = submit(
+        "--from", "workflowtemplate/breweries", "-p", f"run-date={EXECUTORS_DATE}",
+        "-p", "spark-executors-above=0",
+    )  # fmt: skip
+    assert workflow.wait()["status"]["phase"] == "Succeeded"
+    for application in workflow.spark_applications():
+        if component(application) == "bronze":
+            continue
+        executors = application["status"].get("executorState", {})
+        assert executors and set(executors.values()) <= {"COMPLETED", "RUNNING"}, component(application)
+        [placement] = [e for e in driver_events(application) if e["message"].startswith("spark runs")]
+        assert placement["message"] == "spark runs on the executors", placement
+    assert gold_counts(lake, EXECUTORS_DATE) == snapshot_counts(snapshot)
+
+
+def test_a_threshold_that_is_not_a_size_fails_the_first_stage_once_naming_it(cluster) -> None:
+    workflow = submit(
+        "--from", "workflowtemplate/breweries", "-p", f"run-date={BAD_THRESHOLD_DATE}",
+        "-p", "spark-executors-above=lots",
+    )  # fmt: skip
+    assert workflow.wait(timeout=600)["status"]["phase"] == "Failed"
+    [bronze] = workflow.spark_applications()
+    assert (
+        component(bronze) == "bronze" and bronze["metadata"]["labels"].get("breweries/retryable") == "false"
+    )
+    assert len(stage_nodes(workflow, "bronze")) == 1
+    errors = [e for e in driver_events(bronze) if e.get("level") == "ERROR"]
+    assert any("BREWERIES_SPARK_EXECUTORS_ABOVE must be a size" in e["message"] for e in errors), errors
 
 
 def test_gold_read_through_the_catalog_equals_an_independent_count_of_what_the_api_served(

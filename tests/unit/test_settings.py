@@ -62,6 +62,7 @@ def test_typed_values_and_lists_are_parsed():
         ({"BREWERIES_SPARK_JIT": "fast"}, "BREWERIES_SPARK_JIT"),
         ({"BREWERIES_SPARK_COMMITTER": "rename"}, "BREWERIES_SPARK_COMMITTER"),
         ({"BREWERIES_SPARK_DRIVER_MEMORY": "lots"}, "BREWERIES_SPARK_DRIVER_MEMORY"),
+        ({"BREWERIES_SPARK_EXECUTORS_ABOVE": "1.5 GB"}, "BREWERIES_SPARK_EXECUTORS_ABOVE.*256m or 2g"),
         ({"BREWERIES_SNAPSHOT_RETENTION_DAYS": "-1"}, "BREWERIES_SNAPSHOT_RETENTION_DAYS"),
         ({"BREWERIES_CATALOG_URI": "thrift://metastore:9083"}, "BREWERIES_CATALOG_URI"),
         ({"BREWERIES_API_URL": "ftp://x"}, "BREWERIES_API_URL"),
@@ -211,4 +212,21 @@ def test_a_run_on_local_folders_gets_the_table_jars_and_no_s3_connector(spark):
     assert (
         conf.get("spark.sql.extensions")
         == "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0", 0),
+        ("1048576", 1048576),
+        ("256m", 256 * 2**20),
+        ("2g", 2 * 2**30),
+        ("2Gi", 2 * 2**30),
+        ("1T", 2**40),
+    ],
+)
+def test_the_executors_threshold_is_a_size_in_bytes(text, expected):
+    assert (
+        Settings.from_env({"BREWERIES_SPARK_EXECUTORS_ABOVE": text}).spark_executors_above_bytes == expected
     )

@@ -150,6 +150,10 @@ settings, the tables' catalog, its secrets.
 {{ include "breweries.catalogEnv" $root }}
 {{ include "breweries.s3CredentialsEnv" .credentials }}
 {{- if .stage }}
+# The workflow's parameter, whose default is spark.executorsAbove: the driver reads the date's
+# bronze size and runs Spark in itself below it (breweries.runner.spark_in_driver).
+- name: BREWERIES_SPARK_EXECUTORS_ABOVE
+  value: {{ `"{{inputs.parameters.spark-executors-above}}"` }}
 {{- if eq .stage.name "silver_anonymized" }}
 - name: BREWERIES_PSEUDONYMIZATION_KEY
   valueFrom:
