@@ -19,9 +19,7 @@ from pyspark.sql import SparkSession
 from breweries.access import naming_denied_access
 from breweries.errors import DataQualityError, SettingsError, StageError, can_retry, describe
 from breweries.lake.catalog import naming_a_locked_catalog
-from breweries.layout import MANIFEST_NAME
 from breweries.logs import get_logger
-from breweries.manifest import load_manifest
 from breweries.notify import failure_message, post_webhook
 from breweries.pipeline import STAGE_NAMES, stage
 from breweries.publishing import publish_audited
@@ -29,7 +27,7 @@ from breweries.settings import Settings, env_name, not_set
 from breweries.spark import LazySparkSession
 from breweries.stages.base import StageContext
 from breweries.state import StageRun, StateStore
-from breweries.storage import join_uri, local_path
+from breweries.storage import local_path
 
 
 @dataclass(frozen=True)
@@ -228,16 +226,18 @@ def execute(settings: Settings, run_date: date, stages: Iterable[str], policy: R
 def spark_in_driver(settings: Settings, run_date: date) -> bool:
     """Whether a submitted stage runs Spark inside its driver: the date's bronze is smaller than
     ``BREWERIES_SPARK_EXECUTORS_ABOVE``. Every later stage's input is derived from those pages, so
-    their size stands for all of them; it is read from bronze's manifest, one small object."""
+    their size stands for all of them; bronze's record says it (the state, which every stage may
+    read, unlike bronze's own bucket)."""
     if not settings.spark_submitted:
         return False
-    store = settings.open_store()
-    bronze = StateStore(store, settings.state_uri).get("bronze", run_date)
-    if bronze is None:  # the stage fails on its missing upstream, before any Spark work
+    bronze = StateStore(settings.open_store(), settings.state_uri).get("bronze", run_date)
+    size = bronze.details.get("bytes") if bronze is not None else None
+    log = get_logger(component="spark", run_date=run_date.isoformat())
+    if not isinstance(size, int):  # no bronze, or one recorded before its size was
+        log.info("spark runs on the executors: bronze's size for the date is not recorded")
         return False
-    size = sum(p.bytes for p in load_manifest(store, join_uri(bronze.output, MANIFEST_NAME)).pages)
     in_driver = size < settings.spark_executors_above_bytes
-    get_logger(component="spark", run_date=run_date.isoformat()).info(
+    log.info(
         "spark runs inside the driver" if in_driver else "spark runs on the executors",
         extra={"bronze_bytes": size, "executors_above": settings.spark_executors_above},
     )

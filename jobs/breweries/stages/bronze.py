@@ -62,5 +62,10 @@ def run(ctx: StageContext) -> StageResult:
         rows_in=crawl.meta_total,
         rows_out=crawl.record_count,
         output=final,
-        details={"pages": len(crawl.pages), "meta_total": crawl.meta_total},
+        # bytes: how much Spark will read from it (breweries.runner.spark_in_driver).
+        details={
+            "pages": len(crawl.pages),
+            "meta_total": crawl.meta_total,
+            "bytes": sum(p.bytes for p in manifest.pages),
+        },
     )
