@@ -141,12 +141,13 @@ seccompProfile:
 The podSpecPatch of a container or script step: Argo adds an init and a wait container of its own
 (argoexec) with no securityContext unless its controller is configured with one, and the restricted
 Pod Security Standard refuses a pod whose containers do not drop every capability and forbid
-privilege escalation. This gives them the chart's. Not for resource steps: Argo locks their
-containers down itself, and their pods have no wait container (the patch would add one).
+privilege escalation. This gives them the chart's, and no variables for every Service of the
+namespace (the trino Service's port variables would read as misspelt settings). Not for resource steps:
+Argo locks their containers down itself, and their pods have no wait container (the patch would add one).
 */}}
 {{- define "breweries.argoExecutorPodSpecPatch" -}}
 {{- $securityContext := include "breweries.containerSecurityContext" . | fromYaml -}}
-{{- dict "initContainers" (list (dict "name" "init" "securityContext" $securityContext)) "containers" (list (dict "name" "wait" "securityContext" $securityContext)) | toYaml -}}
+{{- dict "enableServiceLinks" false "initContainers" (list (dict "name" "init" "securityContext" $securityContext)) "containers" (list (dict "name" "wait" "securityContext" $securityContext)) | toYaml -}}
 {{- end -}}
 
 {{/*

@@ -171,6 +171,9 @@ native library from there), and the container's environment.
 */}}
 {{- define "breweries.sparkPodTemplate" -}}
 spec:
+  # No variables for every Service of the namespace: the trino Service's port variables would
+  # read as misspelt settings.
+  enableServiceLinks: false
   securityContext:
     {{- include "breweries.podSecurityContext" .root | nindent 4 }}
   containers:
