@@ -75,6 +75,9 @@ class Settings:
     # wait for) when the run date's bronze pages are smaller than this size, and on the
     # application's executors from it on; 0: always on executors. Submitted stages only.
     spark_executors_above: str = "256m"
+    # How long a driver on executors waits for its first one before it fails, saying so (a
+    # namespace's quota or a full node would otherwise hold it until the step's deadline).
+    spark_executor_wait_seconds: float = 300.0
     # Spark's own log lines (log4j): error keeps a run's output to the pipeline's story.
     spark_log_level: str = "error"
     # S3A's output committer for the layers on object storage (breweries.s3a.COMMITTERS).
@@ -202,6 +205,7 @@ class Settings:
             "rate_limit_per_minute": self.rate_limit_per_minute,
             "spark_shuffle_partitions": self.spark_shuffle_partitions,
             "http_timeout_seconds": self.http_timeout_seconds,
+            "spark_executor_wait_seconds": self.spark_executor_wait_seconds,
         }
         for name, value in positive.items():
             if value <= 0:

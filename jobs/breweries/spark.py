@@ -14,6 +14,7 @@ from pyspark.sql import SparkSession
 
 from breweries import s3a
 from breweries.connector import spark_jars
+from breweries.errors import PipelineError
 from breweries.lake.catalog import SPARK_EXTENSIONS
 from breweries.logs import get_logger
 from breweries.settings import Settings
@@ -138,6 +139,27 @@ def _forward_lines(read_end: int, out: int) -> None:
                 sink.write(line)
 
 
+def wait_for_an_executor(spark: SparkSession, settings: Settings) -> None:
+    """A driver on executors has one within BREWERIES_SPARK_EXECUTOR_WAIT_SECONDS, or fails saying
+    why: left alone, Spark would wait for pods the namespace cannot hold until the step's deadline."""
+    wait = settings.spark_executor_wait_seconds
+    deadline = time.monotonic() + wait
+    # The driver's own block manager, and one per registered executor.
+    while spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size() < 2:
+        if time.monotonic() >= deadline:
+            conf = spark.sparkContext.getConf()
+            raise PipelineError(
+                f"no executor registered within {wait:g} s: SparkApplication "
+                f"{settings.spark_application or spark.sparkContext.appName} asked for "
+                f"{conf.get('spark.executor.instances', '1')} executor pod(s) of "
+                f"{conf.get('spark.executor.cores', '1')} CPU and {conf.get('spark.executor.memory', '1g')}, "
+                "which the namespace's ResourceQuota or the nodes' free capacity does not hold: see "
+                "`kubectl get pods -l spark-role=executor` and `kubectl describe resourcequota`, "
+                "or lower the stage's executor resources in the chart's values"
+            )
+        time.sleep(0.5)
+
+
 class LazySparkSession:
     """A SparkSession started on first use; stopped on exit only if this object started it.
 
@@ -158,7 +180,10 @@ class LazySparkSession:
             self._owned = active is None
             if active is None:
                 clock = time.monotonic()
-                active = build_spark_session(self._settings, self._app_name, self._in_driver())
+                in_driver = self._in_driver()
+                active = build_spark_session(self._settings, self._app_name, in_driver)
+                if self._settings.spark_submitted and not in_driver:
+                    wait_for_an_executor(active, self._settings)
                 # The JVM's start is a real share of a short run: say what it cost.
                 get_logger(component="spark").info(
                     "spark session started",

@@ -146,6 +146,8 @@ settings, the tables' catalog, its secrets.
   valueFrom:
     fieldRef:
       fieldPath: metadata.labels['sparkoperator.k8s.io/app-name']
+- name: BREWERIES_SPARK_EXECUTOR_WAIT_SECONDS
+  value: {{ $root.Values.spark.executorWaitSeconds | quote }}
 {{ include "breweries.pipelineEnv" $root }}
 {{ include "breweries.catalogEnv" $root }}
 {{ include "breweries.s3CredentialsEnv" .credentials }}
