@@ -233,10 +233,16 @@ def duckdb_worker(size: int, out: Path) -> dict[str, object]:
                      GROUP BY ALL) TO '{gold}' (FORMAT parquet, PARTITION_BY (country))""")  # fmt: skip
     seconds = time.perf_counter() - start
     gold_sum = db.sql(f"SELECT sum(brewery_count) FROM read_parquet('{gold}/**/*.parquet')").fetchone()[0]
+    gold_rows = db.sql(
+        f"SELECT country, state, brewery_type, brewery_count FROM "
+        f"read_parquet('{gold}/**/*.parquet', hive_partitioning = true)"
+    ).fetchall()
     return {
         "seconds": seconds,
         "silver_rows": metrics[0] if metrics else 0,
         "gold_sum": int(gold_sum),
+        # An independent count of gold, row by row, for bench/cluster_run.py's comparison.
+        "gold": [list(row) for row in gold_rows],
         "peak_mb": _own_peak_rss_mb(),
         "files_per_partition": _files_per_partition(silver),
     }

@@ -19,6 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
+
+from tests.s3_server import S3Server
+
+from breweries.lake.catalog import CATALOG
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = REPO / ".tools" / "bin"
@@ -124,6 +129,46 @@ def started(node: dict[str, Any]) -> datetime:
 
 def finished(node: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(node["finishedAt"].replace("Z", "+00:00"))
+
+
+def chart_minio() -> S3Server:
+    """The chart's MinIO, reached through its Service's cluster IP (this machine is the node)."""
+    address = get_json("service", "breweries-minio")["spec"]["clusterIP"]
+    credentials = secret_values("breweries-s3")
+    return S3Server(
+        f"http://{address}:9000",
+        credentials["AWS_ACCESS_KEY_ID"],
+        credentials["AWS_SECRET_ACCESS_KEY"],
+        "the chart's MinIO",
+    )
+
+
+def chart_catalog(minio: S3Server) -> Any:
+    """The tables as a reader outside the cluster sees them: PyIceberg's SQL catalog on the chart's
+    PostgreSQL (its Service's cluster IP), with the credentials of its Secret, and the tables' files
+    in the chart's MinIO. No project code reads them."""
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    values = json.loads(helm("get", "values", "breweries", "--all", "-o", "json").stdout)["catalog"]
+    address = get_json("service", "breweries-postgresql")["spec"]["clusterIP"]
+    credentials = secret_values(values["credentials"]["secretName"])
+    user = quote(credentials[values["credentials"]["userKey"]], safe="")
+    password = quote(credentials[values["credentials"]["passwordKey"]], safe="")
+    database = values["postgresql"]["database"]
+    return SqlCatalog(
+        CATALOG,  # the catalog's name in the JDBC tables: the pipeline's
+        uri=f"postgresql+psycopg2://{user}:{password}@{address}:5432/{database}",
+        **{
+            # A reader: it never creates the catalog's tables, and checks a pooled connection
+            # before use (the catalog's pod restarts in a test).
+            "init_catalog_tables": "false",
+            "pool_pre_ping": "true",
+            "s3.endpoint": minio.endpoint,
+            "s3.access-key-id": minio.access_key,
+            "s3.secret-access-key": minio.secret_key,
+            "s3.region": "us-east-1",
+        },
+    )
 
 
 @contextlib.contextmanager

@@ -14,13 +14,14 @@ import time
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import requests
 from tests.e2e.cluster import (
     Workflow,
     argo,
+    chart_catalog,
+    chart_minio,
     component,
     finished,
     get_json,
@@ -35,7 +36,6 @@ from tests.e2e.cluster import (
 )
 from tests.s3_server import S3Server
 
-from breweries.lake.catalog import CATALOG
 from breweries.pipeline import STAGES, TABLES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(bool(unavailable()), reason=unavailable() or "")]
@@ -77,44 +77,12 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def minio(cluster) -> S3Server:
-    """The chart's MinIO, reached through its Service's cluster IP (this machine is the node)."""
-    address = get_json("service", "breweries-minio")["spec"]["clusterIP"]
-    credentials = secret_values("breweries-s3")
-    return S3Server(
-        f"http://{address}:9000",
-        credentials["AWS_ACCESS_KEY_ID"],
-        credentials["AWS_SECRET_ACCESS_KEY"],
-        "the chart's MinIO",
-    )
+    return chart_minio()
 
 
 @pytest.fixture(scope="module")
 def lake(cluster, minio):
-    """The tables as a reader outside the cluster sees them: PyIceberg's SQL catalog on the chart's
-    PostgreSQL (its Service's cluster IP), with the credentials of its Secret, and the tables' files
-    in the chart's MinIO. No project code reads them."""
-    from pyiceberg.catalog.sql import SqlCatalog
-
-    values = json.loads(helm("get", "values", "breweries", "--all", "-o", "json").stdout)["catalog"]
-    address = get_json("service", "breweries-postgresql")["spec"]["clusterIP"]
-    credentials = secret_values(values["credentials"]["secretName"])
-    user = quote(credentials[values["credentials"]["userKey"]], safe="")
-    password = quote(credentials[values["credentials"]["passwordKey"]], safe="")
-    database = values["postgresql"]["database"]
-    return SqlCatalog(
-        CATALOG,  # the catalog's name in the JDBC tables: the pipeline's
-        uri=f"postgresql+psycopg2://{user}:{password}@{address}:5432/{database}",
-        **{
-            # A reader: it never creates the catalog's tables, and checks a pooled connection
-            # before use (the catalog's pod restarts in a test below).
-            "init_catalog_tables": "false",
-            "pool_pre_ping": "true",
-            "s3.endpoint": minio.endpoint,
-            "s3.access-key-id": minio.access_key,
-            "s3.secret-access-key": minio.secret_key,
-            "s3.region": "us-east-1",
-        },
-    )
+    return chart_catalog(minio)
 
 
 def webhook_messages() -> list[dict]:
