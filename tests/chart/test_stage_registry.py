@@ -13,13 +13,15 @@ from tests.chart.manifests import CHART, REPO, env_values, one, spark_applicatio
 from breweries.pipeline import ENTRY_POINT, STAGES
 
 
-def test_the_workflow_runs_the_registrys_stages_one_after_another_in_its_order(default_manifests) -> None:
+def test_the_workflow_starts_each_registry_stage_after_the_stages_it_reads(default_manifests) -> None:
     template = one(default_manifests, "WorkflowTemplate")
     pipeline = next(t for t in template["spec"]["templates"] if t["name"] == "pipeline")
-    # Each inner list is a group that runs after the previous one: one stage per group.
-    assert [[step["template"] for step in group] for group in pipeline["steps"]] == [
-        [stage.component] for stage in STAGES
-    ]
+    tasks = pipeline["dag"]["tasks"]
+    assert [task["template"] for task in tasks] == [stage.component for stage in STAGES]
+    for task, stage in zip(tasks, STAGES, strict=True):
+        upstream = [stage_.component for stage_ in STAGES if stage_.name in stage.upstream]
+        # "a && b": each of them Succeeded (Argo's depends); none for the first stage.
+        assert task.get("depends", "").split(" && ") == (upstream or [""]), stage.name
 
 
 def test_each_stage_runs_its_own_image_with_the_registrys_entry_point(default_manifests) -> None:

@@ -105,15 +105,19 @@ the bundled snapshot instead.
 {{- end -}}
 
 {{/*
-The pipeline's stages in run order (breweries.pipeline.STAGES; tests/chart checks that they agree):
-the name is the CLI's and the key in values.stages, the component names images and objects, which
-Kubernetes allows no underscore in. Quality runs before silver anonymized and gold: nothing is
-published from silver before the gate passes.
+The pipeline's stages in run order, each with the stages whose output it reads
+(breweries.pipeline.STAGES and their `upstream`; tests/chart checks that they agree): the name is
+the CLI's and the key in values.stages, the component names images, workflow tasks and objects,
+which Kubernetes allows no underscore in. Quality runs before silver anonymized and gold: nothing
+is published from silver before the gate passes. Gold reads anonymized silver, not silver, so that
+its credential never reads the raw names and phones (breweries.access): the two cannot run at once.
 */}}
 {{- define "breweries.stages" -}}
-{{- range list "bronze" "silver" "quality" "silver_anonymized" "gold" }}
-- {name: {{ . }}, component: {{ replace "_" "-" . }}}
-{{- end }}
+- {name: bronze, component: bronze, upstream: []}
+- {name: silver, component: silver, upstream: [bronze]}
+- {name: quality, component: quality, upstream: [bronze, silver]}
+- {name: silver_anonymized, component: silver-anonymized, upstream: [quality]}
+- {name: gold, component: gold, upstream: [quality, silver-anonymized]}
 {{- end -}}
 
 {{/* Restricted pod security: non-root, no escalation, no capabilities, the runtime's seccomp profile. */}}
