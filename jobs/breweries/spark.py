@@ -36,6 +36,14 @@ _COMMON_CONF = {
     "spark.sql.extensions": SPARK_EXTENSIONS,
 }
 
+# JVM options. Throughput over pause times: a batch job on a few cores loses less to the parallel
+# collector's pauses than to G1's write barriers and concurrent threads. And a run of seconds never
+# repays the optimizing C2 compiler's warm-up: a SparkApplication's driver, which either does a
+# small input's work itself or only coordinates its executors, always stops at C1 (the chart sets
+# both; tests/chart checks that they are these), its executors keep C2 for large inputs.
+PARALLEL_GC = "-XX:+UseParallelGC"
+QUICK_JIT = "-XX:TieredStopAtLevel=1"
+
 # Local mode on one machine: no UI, loopback only, nothing a short-lived process does not need.
 _LOCAL_CONF = {
     "spark.driver.bindAddress": "127.0.0.1",
@@ -80,13 +88,10 @@ def build_spark_session(settings: Settings, app_name: str, in_driver: bool = Fal
         java_options = [
             f"-Dlog4j2.configurationFile={log4j}",
             f"-Dbreweries.spark.log.level={settings.spark_log_level}",
-            # Throughput over pause times: a batch job on a few cores loses less to the parallel
-            # collector's pauses than to G1's write barriers and concurrent threads.
-            "-XX:+UseParallelGC",
+            PARALLEL_GC,
         ]
         if settings.spark_jit == "quick":
-            # A run of seconds never repays the optimizing C2 compiler's warm-up.
-            java_options.append("-XX:TieredStopAtLevel=1")
+            java_options.append(QUICK_JIT)
         builder = builder.config("spark.driver.extraJavaOptions", " ".join(java_options))
         # A stage image has these in Spark's own jars; local Spark gets them from the checkout.
         classpath = ":".join(str(jar) for jar in spark_jars(settings))

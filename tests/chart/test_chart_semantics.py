@@ -25,6 +25,7 @@ from tests.chart.manifests import (
 from breweries.errors import SettingsError
 from breweries.pipeline import STAGES
 from breweries.settings import DEFAULT_API_URL, Settings
+from breweries.spark import PARALLEL_GC, QUICK_JIT
 
 # The workflow's step and template names: the stages' components, in pipeline order.
 STAGE_ORDER = [stage.component for stage in STAGES]
@@ -108,6 +109,16 @@ def test_the_executors_threshold_reaches_every_stage_driver_from_a_parameter_the
         assert env_values(app)["BREWERIES_SPARK_EXECUTORS_ABOVE"] == (
             "{{inputs.parameters.spark-executors-above}}"
         ), stage
+
+
+def test_drivers_stop_at_c1_every_jvm_collects_in_parallel_unless_extra_conf_says_otherwise() -> None:
+    for app in spark_applications(one(render(), "WorkflowTemplate")).values():
+        conf = app["spec"]["sparkConf"]
+        assert conf["spark.driver.extraJavaOptions"] == f"{PARALLEL_GC} {QUICK_JIT}"
+        assert conf["spark.executor.extraJavaOptions"] == PARALLEL_GC
+    own = render("--set-string", "spark.extraConf.spark\\.driver\\.extraJavaOptions=-XX:+UseG1GC")
+    for app in spark_applications(one(own, "WorkflowTemplate")).values():
+        assert app["spec"]["sparkConf"]["spark.driver.extraJavaOptions"] == "-XX:+UseG1GC"
 
 
 def test_each_stage_step_polls_its_application_at_the_values_interval() -> None:

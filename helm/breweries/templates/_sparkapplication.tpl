@@ -72,6 +72,13 @@ spec:
     spark.sql.session.timeZone: UTC
     spark.sql.sources.commitProtocolClass: org.apache.spark.internal.io.cloud.PathOutputCommitProtocol
     spark.sql.parquet.output.committer.class: org.apache.spark.internal.io.cloud.BindingParquetOutputCommitter
+    {{- /* breweries.spark's PARALLEL_GC and QUICK_JIT: why, there. */}}
+    {{- if not (hasKey $root.Values.spark.extraConf "spark.driver.extraJavaOptions") }}
+    spark.driver.extraJavaOptions: "-XX:+UseParallelGC -XX:TieredStopAtLevel=1"
+    {{- end }}
+    {{- if not (hasKey $root.Values.spark.extraConf "spark.executor.extraJavaOptions") }}
+    spark.executor.extraJavaOptions: "-XX:+UseParallelGC"
+    {{- end }}
     {{- range $key, $value := $root.Values.spark.extraConf }}
     {{ $key }}: {{ $value | quote }}
     {{- end }}
