@@ -65,6 +65,7 @@ from tests.e2e.cluster import (  # noqa: E402
     get_json,
     helm,
     kubectl,
+    release_values,
     submit,
     unavailable,
 )
@@ -74,14 +75,6 @@ TARGET_RATIO = 3.0
 TARGET_FIXED_SECONDS = 10.0
 MIN_EXECUTORS = 2
 SCALE_VALUES = Path(__file__).with_name("cluster-scale-values.yaml")
-# The chart's buckets (values.yaml storage.buckets), as the stages' settings name them.
-BUCKETS = {
-    "storage_root": "breweries-state",
-    "bronze_uri": "breweries-bronze",
-    "silver_uri": "breweries-silver",
-    "silver_anonymized_uri": "breweries-silver-anonymized",
-    "gold_uri": "breweries-gold",
-}
 
 
 def when(timestamp: str) -> datetime:
@@ -217,7 +210,15 @@ def put_bronze(records: int, run_date: str) -> None:
 
     minio = chart_minio()
     os.environ.update(minio.env())  # the store's boto3 client reads them
-    settings = Settings(s3_endpoint_url=minio.endpoint, **{k: f"s3a://{b}" for k, b in BUCKETS.items()})
+    # The release's buckets, as the chart names them to the stages (BREWERIES_*_URI).
+    buckets = release_values()["storage"]["buckets"]
+    layers = {
+        "storage_root": "state",
+        **{f"{layer}_uri": layer for layer in ("bronze", "silver", "silver_anonymized", "gold")},
+    }
+    settings = Settings(
+        s3_endpoint_url=minio.endpoint, **{k: f"s3a://{buckets[b]}" for k, b in layers.items()}
+    )
     store, day = settings.open_store(), date.fromisoformat(run_date)
     folder, target = generate_bronze(records), Layout(settings).bronze_uri(day)
     bucket, prefix = target.removeprefix("s3a://").split("/", 1)

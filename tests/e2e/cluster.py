@@ -131,6 +131,11 @@ def finished(node: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(node["finishedAt"].replace("Z", "+00:00"))
 
 
+def release_values() -> dict[str, Any]:
+    """The installed release's values, the chart's defaults included."""
+    return json.loads(helm("get", "values", "breweries", "--all", "-o", "json").stdout)
+
+
 def chart_minio() -> S3Server:
     """The chart's MinIO, reached through its Service's cluster IP (this machine is the node)."""
     address = get_json("service", "breweries-minio")["spec"]["clusterIP"]
@@ -149,7 +154,7 @@ def chart_catalog(minio: S3Server) -> Any:
     in the chart's MinIO. No project code reads them."""
     from pyiceberg.catalog.sql import SqlCatalog
 
-    values = json.loads(helm("get", "values", "breweries", "--all", "-o", "json").stdout)["catalog"]
+    values = release_values()["catalog"]
     address = get_json("service", "breweries-postgresql")["spec"]["clusterIP"]
     credentials = secret_values(values["credentials"]["secretName"])
     user = quote(credentials[values["credentials"]["userKey"]], safe="")

@@ -28,6 +28,7 @@ from tests.e2e.cluster import (
     helm,
     kubectl,
     port_forward,
+    release_values,
     secret_values,
     started,
     state,
@@ -65,7 +66,7 @@ def point_the_chart_at(api_url: str | None) -> None:
 @pytest.fixture(scope="module")
 def cluster():
     """The e2e fixtures applied (in the chart's own base image) and the chart pointed at them."""
-    image = json.loads(helm("get", "values", "breweries", "--all", "-o", "json").stdout)["image"]
+    image = release_values()["image"]
     base = f"{image['repository']}-base:{image['tag']}"
     kubectl("apply", "-f", "-", stdin=FIXTURES.read_text().replace("@IMAGE@", base))
     for deployment in ("breweries-e2e-api-empty", SINK):
@@ -262,7 +263,7 @@ def test_a_wrong_trino_password_is_refused(trino_server) -> None:
 
 
 def test_no_driver_logs_the_catalogs_password(first_run) -> None:
-    values = json.loads(helm("get", "values", "breweries", "--all", "-o", "json").stdout)["catalog"]
+    values = release_values()["catalog"]
     password = secret_values(values["credentials"]["secretName"])[values["credentials"]["passwordKey"]]
     for stage in STAGES:
         selector = f"spark-role=driver,app.kubernetes.io/component={stage.component}"
