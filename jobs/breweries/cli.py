@@ -193,7 +193,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             storage_root=getattr(args, "storage_root", None), api_url=getattr(args, "api_url", None)
         )
     except PipelineError as exc:
-        print(f"breweries: {exc}", file=sys.stderr)
+        # Still a log line in the configured format and, from a driver, the retry rule on its
+        # SparkApplication: else Argo retries a setting that no retry can fix.
+        configure_logging("json" if Settings.raw_from_env("log_format") == "json" else "text")
+        get_logger(command=args.command).error(str(exc))
+        if args.command == "stage":
+            record_failure(exc, Settings.raw_from_env("spark_application"))
         return exc.exit_code
     configure_logging(settings.log_format)
     for warning in settings.env_warnings:

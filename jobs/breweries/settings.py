@@ -158,6 +158,13 @@ class Settings:
         """Where the per-stage, per-date success records (the "parameters" table) live."""
         return join_uri(self.storage_root, "_state")
 
+    @staticmethod
+    def raw_from_env(name: str, environ: Mapping[str, str] | None = None) -> str:
+        """One setting's variable as given: what a failure can still use when Settings cannot be
+        built (the log format, the driver's SparkApplication)."""
+        env = os.environ if environ is None else environ
+        return env.get(_ENV_NAMES[name], "").strip()
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Settings from ``BREWERIES_*`` variables; keyword overrides (CLI flags) win when not None."""

@@ -176,6 +176,14 @@ def test_bad_flags_and_settings_exit_2_naming_them(capfd, monkeypatch):
     monkeypatch.setenv("BREWERIES_HTTP_CONCURRENCY", "many")
     assert main(["run"]) == SettingsError.exit_code
     assert "BREWERIES_HTTP_CONCURRENCY must be a number" in capfd.readouterr().err
+    # A driver's bad setting is a JSON line like every other, so `kubectl logs` and the retry rule see it.
+    monkeypatch.setenv("BREWERIES_LOG_FORMAT", "json")
+    assert main(["stage", "silver", "--date", "2026-01-01"]) == SettingsError.exit_code
+    [line] = capfd.readouterr().err.splitlines()
+    assert (
+        json.loads(line)["level"] == "error" and "BREWERIES_HTTP_CONCURRENCY" in json.loads(line)["message"]
+    )
+    monkeypatch.delenv("BREWERIES_LOG_FORMAT")
     monkeypatch.delenv("BREWERIES_HTTP_CONCURRENCY")
     assert main(["run", "--stages", "bronze,platinum"]) == SettingsError.exit_code
     assert "--stages: unknown stage platinum" in capfd.readouterr().err
