@@ -53,8 +53,16 @@ LARGEST_REPEATED_SIZE = 5_000_000
 
 
 # -- synthetic bronze ---------------------------------------------------------------------------
+# Part of the cache's name: a generator that changes what it writes must not reuse old data.
+GENERATOR_VERSION = 2
+
+
+def bronze_root(size: int) -> Path:
+    return DATA / f"bronze-{size}-g{GENERATOR_VERSION}"
+
+
 def bronze_folder(size: int) -> Path:
-    return DATA / f"bronze-{size}" / "breweries" / f"ingest_date={RUN_DATE.isoformat()}"
+    return bronze_root(size) / "breweries" / f"ingest_date={RUN_DATE.isoformat()}"
 
 
 def generate_bronze(size: int, seed: int = 7) -> Path:
@@ -70,20 +78,24 @@ def generate_bronze(size: int, seed: int = 7) -> Path:
     folder.mkdir(parents=True)
     rng = random.Random(seed)
     snapshot = load_snapshot()
-    issued: list[str] = []
+    # (id, snapshot row) of each record issued so far: a repeated id repeats the whole record, as
+    # a page served twice would, so that which copy survives de-duplication changes no count.
+    issued: list[tuple[str, int]] = []
     entries = []
     for number, start in enumerate(range(0, size, RECORDS_PER_FILE), start=1):
         records = []
         for _ in range(min(RECORDS_PER_FILE, size - start)):
-            record = dict(rng.choice(snapshot))
+            row = rng.randrange(len(snapshot))
+            record = dict(snapshot[row])
             roll = rng.random()
             if roll < 0.0005:
                 record["id"] = None
             elif roll < 0.0025 and issued:
-                record["id"] = rng.choice(issued)
+                record_id, row = rng.choice(issued)
+                record = {**snapshot[row], "id": record_id}
             else:
                 record["id"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-                issued.append(record["id"])
+                issued.append((record["id"], row))
             records.append(record)
         body = json.dumps(records, ensure_ascii=False).encode()
         (folder / page_file_name(number)).write_bytes(body)
@@ -109,7 +121,7 @@ def spark_worker(size: int, out: Path) -> dict[str, object]:
 
     settings = Settings(
         storage_root=str(out),
-        bronze_uri=str(DATA / f"bronze-{size}"),
+        bronze_uri=str(bronze_root(size)),
         pseudonymization_key=KEY,
         log_format="text",
         # What a run of this size should use: see BREWERIES_SPARK_JIT and _DRIVER_MEMORY.
