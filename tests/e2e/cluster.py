@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import requests
 from tests.s3_server import S3Server
 
 from breweries.lake.catalog import CATALOG
@@ -31,6 +32,11 @@ NAMESPACE = os.environ.get("BREWERIES_E2E_NAMESPACE", "breweries")
 KUBECONFIG = os.environ.get("BREWERIES_E2E_KUBECONFIG", str(REPO / ".tools" / "cluster" / "kubeconfig"))
 ENABLED = os.environ.get("BREWERIES_E2E") == "1"
 FINAL = ("Succeeded", "Failed", "Error")
+# tests/e2e/manifests/fixtures.yaml: an API that serves no brewery, and a webhook sink that keeps what
+# the exit handler posts.
+FIXTURES = Path(__file__).with_name("manifests") / "fixtures.yaml"
+EMPTY_API = "http://breweries-e2e-api-empty:8080/v1"
+SINK = "breweries-e2e-webhook"
 
 
 def tool(name: str) -> str:
@@ -136,6 +142,36 @@ def release_values() -> dict[str, Any]:
     return json.loads(helm("get", "values", "breweries", "--all", "-o", "json").stdout)
 
 
+def apply_fixtures() -> None:
+    """The e2e fixtures, in the chart's own base image, applied and rolled out."""
+    image = release_values()["image"]
+    base = f"{image['repository']}-base:{image['tag']}"
+    kubectl("apply", "-f", "-", stdin=FIXTURES.read_text().replace("@IMAGE@", base))
+    for deployment in ("breweries-e2e-api-empty", SINK):
+        kubectl("rollout", "status", f"deployment/{deployment}", "--timeout", "180s")
+
+
+def point_the_chart_at(api_url: str | None, *settings: str) -> None:
+    """The chart's own API replay (None) or another API; failures posted to the sink. SETTINGS:
+    more `--set NAME=VALUE` arguments for the upgrade."""
+    # The chart refuses an API URL with its replay on: going back to the replay empties the URL.
+    source = ["--set", "apiReplay.enabled=true", "--set", "pipeline.apiUrl="] if api_url is None else [
+        "--set", "apiReplay.enabled=false", "--set", f"pipeline.apiUrl={api_url}"
+    ]  # fmt: skip
+    helm(
+        # --reset-then-reuse-values: the installed values, over this chart's defaults (plain
+        # --reuse-values would miss any value the chart added since).
+        "upgrade", "breweries", "helm/breweries", "--reset-then-reuse-values", "--wait", *source,
+        "--set", f"secrets.webhook.name={SINK}", *settings,
+    )  # fmt: skip
+
+
+def webhook_messages() -> list[dict[str, Any]]:
+    """Everything the sink has been posted, oldest first."""
+    address = get_json("service", SINK)["spec"]["clusterIP"]
+    return requests.get(f"http://{address}:8080/", timeout=10).json()
+
+
 def chart_minio() -> S3Server:
     """The chart's MinIO, reached through its Service's cluster IP (this machine is the node)."""
     address = get_json("service", "breweries-minio")["spec"]["clusterIP"]
@@ -177,9 +213,9 @@ def chart_catalog(minio: S3Server) -> Any:
 
 
 @contextlib.contextmanager
-def port_forward(target: str, remote_port: int) -> Iterator[int]:
+def port_forward(target: str, remote_port: int, namespace: str = NAMESPACE) -> Iterator[int]:
     """`kubectl port-forward TARGET :REMOTE_PORT`, as a user reaches a Service: yields the local port."""
-    command = [tool("kubectl"), "-n", NAMESPACE, "port-forward", target, f":{remote_port}"]
+    command = [tool("kubectl"), "-n", namespace, "port-forward", target, f":{remote_port}"]
     process = subprocess.Popen(
         command,
         env={**os.environ, "KUBECONFIG": KUBECONFIG},

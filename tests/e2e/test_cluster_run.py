@@ -13,20 +13,20 @@ import json
 import time
 from collections import Counter
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 import requests
 from tests.e2e.cluster import (
+    EMPTY_API,
     Workflow,
+    apply_fixtures,
     argo,
     chart_catalog,
     chart_minio,
     component,
     finished,
-    get_json,
-    helm,
     kubectl,
+    point_the_chart_at,
     port_forward,
     release_values,
     secret_values,
@@ -34,6 +34,7 @@ from tests.e2e.cluster import (
     state,
     submit,
     unavailable,
+    webhook_messages,
 )
 from tests.s3_server import S3Server
 
@@ -41,36 +42,15 @@ from breweries.pipeline import STAGES, TABLES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(bool(unavailable()), reason=unavailable() or "")]
 
-FIXTURES = Path(__file__).with_name("manifests") / "fixtures.yaml"
-EMPTY_API = "http://breweries-e2e-api-empty:8080/v1"
-SINK = "breweries-e2e-webhook"
 RUN_DATE, EMPTY_DATE, LOST_DRIVER_DATE = "2026-06-01", "2026-06-02", "2026-06-03"
 EXECUTORS_DATE, BAD_THRESHOLD_DATE = "2026-06-04", "2026-06-05"
 GOLD = "gold.breweries_by_type_location"
 
 
-def point_the_chart_at(api_url: str | None) -> None:
-    """The chart's own API replay (None) or another API; failures posted to the sink."""
-    # The chart refuses an API URL with its replay on: going back to the replay empties the URL.
-    source = ["--set", "apiReplay.enabled=true", "--set", "pipeline.apiUrl="] if api_url is None else [
-        "--set", "apiReplay.enabled=false", "--set", f"pipeline.apiUrl={api_url}"
-    ]  # fmt: skip
-    helm(
-        # --reset-then-reuse-values: the installed values, over this chart's defaults (plain
-        # --reuse-values would miss any value the chart added since).
-        "upgrade", "breweries", "helm/breweries", "--reset-then-reuse-values", "--wait", *source,
-        "--set", f"secrets.webhook.name={SINK}",
-    )  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def cluster():
     """The e2e fixtures applied (in the chart's own base image) and the chart pointed at them."""
-    image = release_values()["image"]
-    base = f"{image['repository']}-base:{image['tag']}"
-    kubectl("apply", "-f", "-", stdin=FIXTURES.read_text().replace("@IMAGE@", base))
-    for deployment in ("breweries-e2e-api-empty", SINK):
-        kubectl("rollout", "status", f"deployment/{deployment}", "--timeout", "180s")
+    apply_fixtures()
     point_the_chart_at(None)
     yield
     point_the_chart_at(None)
@@ -84,11 +64,6 @@ def minio(cluster) -> S3Server:
 @pytest.fixture(scope="module")
 def lake(cluster, minio):
     return chart_catalog(minio)
-
-
-def webhook_messages() -> list[dict]:
-    address = get_json("service", SINK)["spec"]["clusterIP"]
-    return requests.get(f"http://{address}:8080/", timeout=10).json()
 
 
 def gold_counts(lake, run_date: str) -> dict:
