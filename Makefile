@@ -19,7 +19,7 @@ KIND_CLUSTER     ?= breweries
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo run minio minio-down test test-fast e2e lint format bench bench-cluster images images-standin images-postgres images-trino images-test images-kind images-pin \
+.PHONY: help setup demo run minio minio-down test test-fast e2e browser lint format bench bench-cluster images images-standin images-postgres images-trino images-test images-kind images-pin \
 	cluster-up cluster-preflight cluster-down cluster-check cluster-up-kind cluster-down-kind clean
 
 help: ## list the targets
@@ -84,8 +84,11 @@ test: setup $(S3_SERVER) ## run every test (pytest fails when it selects none)
 test-fast: setup ## unit and chart tests and one end-to-end run, in about 90 s (no slow, faults, bench or e2e)
 	HELM=$(HELM) $(BIN)/pytest -m "not slow and not faults and not bench and not e2e"
 
-e2e: setup ## the end-to-end tests on the cluster of make cluster-up: submit, retry, fail, notify, stop (about an hour)
+e2e: setup browser ## the end-to-end tests on the cluster of make cluster-up: submit, retry, fail, notify, stop, the Argo UI (about an hour)
 	BREWERIES_E2E=1 HELM=$(HELM) $(BIN)/pytest tests/e2e -v
+
+browser: ## Debian's chromium and chromium-driver (pinned in k8s/versions.env), for the Argo UI test of make e2e
+	k8s/tools/install-browser.sh
 
 lint: setup $(LINT_STAMP) ## ruff, mypy, hadolint on the Dockerfiles, argo lint and checkov on the rendered chart and argo/
 	$(BIN)/ruff check jobs tests bench images
