@@ -102,6 +102,7 @@ preflight() {
   host_packages
   k8s/tools/docker-engine.sh
   go_toolchain
+  command -v npx >/dev/null || die "npx is not on PATH: argo-server's web UI is built with Node 20+ and npm (k8s/tools/build-argo-ui.sh)"
   local package pinned have
   for package in containerd runc; do
     pinned="$CONTAINERD_DEB"

@@ -120,7 +120,8 @@ image() { # COMPONENT
   case "$1" in
     pause) pause_image ;;
     coredns) echo "$IMAGE_PREFIX/coredns:$COREDNS_VERSION" ;;
-    workflow-controller | argoexec | argocli) echo "$IMAGE_PREFIX/$1:$ARGO_WORKFLOWS_VERSION" ;;
+    workflow-controller | argoexec) echo "$IMAGE_PREFIX/$1:$ARGO_WORKFLOWS_VERSION" ;;
+    argocli) echo "$IMAGE_PREFIX/argocli:$ARGO_WORKFLOWS_VERSION-ui" ;;  # with the web UI: not upstream's image
     spark-operator) echo "$IMAGE_PREFIX/spark-operator:$SPARK_OPERATOR_VERSION" ;;
     minio) echo "$IMAGE_PREFIX/minio:$MINIO_RELEASE" ;;
     mc) echo "$IMAGE_PREFIX/mc:$MC_RELEASE" ;;

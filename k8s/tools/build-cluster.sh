@@ -57,6 +57,11 @@ argo() {
   build --symlink workflow/executor/osspecific/signal_linux.go=signal_darwin.go \
     argoexec "$ARGO_MODULE" cmd/argoexec -ldflags="$(argo_ldflags)"
   argo_cli
+  argo_server
+}
+
+argo_server() { # argo with the web UI, for argo-server's image: the UI needs Node and yarn
+  nice -n 10 k8s/tools/build-argo-ui.sh -tags=timetzdata -ldflags="$(argo_ldflags)"
 }
 
 cni_plugins() {

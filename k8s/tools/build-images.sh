@@ -32,7 +32,7 @@ inputs() { # NAME: the programs (and files) that go into the image, one path a l
     coredns) echo "$BIN/coredns" ;;
     workflow-controller) echo "$BIN/workflow-controller" ;;
     argoexec) echo "$BIN/argoexec" ;;
-    argocli) echo "$BIN/argo" ;;
+    argocli) echo "$BIN/argo-server:argo" ;;   # argo with the web UI (build-argo-ui.sh)
     spark-operator) echo "$BIN/spark-operator" ;;
     minio) echo "$BIN/minio" ;;
     kube-network-policies) echo "$BIN/kube-network-policies" ;;
