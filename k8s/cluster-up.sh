@@ -231,6 +231,8 @@ spark_operator() {
     --set-string "controller.annotations.breweries\.local/image-id=$(image_id spark-operator)" \
     --set-string "webhook.annotations.breweries\.local/image-id=$(image_id spark-operator)" \
     --wait --timeout 5m >/dev/null
+  # Who opens the UI (README, "Watch runs in the Argo UI") logs in with this account's token.
+  kubectl apply -f k8s/argo-ui-viewer.yaml >/dev/null
 }
 
 # Trino's trial identities, `analyst` and `engineer`, with random passwords, and its TLS (Trino takes
@@ -326,7 +328,7 @@ breweries() {
   log "installing the breweries chart (release breweries, namespace breweries, MinIO, PostgreSQL, Trino and the API replay on)"
   "$HELM" upgrade --install breweries helm/breweries --kubeconfig "$KUBECONFIG_FILE" --namespace breweries \
     --values helm/breweries/values-small.yaml --set minio.enabled=true --set apiReplay.enabled=true \
-    --set networkPolicy.enabled=true \
+    --set networkPolicy.enabled=true --set workflow.argoUiUrl=https://localhost:2746 \
     --set image.repository="$BREWERIES_IMAGES" --set image.tag="$VERSION" \
     --set minio.image="$(image minio)" --set minio.mcImage="$(image mc)" \
     --set catalog.postgresql.enabled=true --set catalog.postgresql.image="$postgresql_image" \
@@ -335,6 +337,8 @@ breweries() {
     --set trino.enabled=true --set trino.image="$trino_image" \
     --set-string "trino.podAnnotations.breweries\.local/image-id=$(docker image inspect -f '{{.Id}}' "$trino_image" | cut -c8-19)" \
     --wait --timeout 5m >/dev/null
+  # Who opens the UI (README, "Watch runs in the Argo UI") logs in with this account's token.
+  kubectl apply -f k8s/argo-ui-viewer.yaml >/dev/null
 }
 
 started=$SECONDS
