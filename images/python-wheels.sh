@@ -6,25 +6,34 @@
 #   images/python-wheels.sh DIR     put every pinned wheel in DIR (pip runs only for missing ones)
 #   images/python-wheels.sh --pin   record the hashes of the listed versions in images/requirements.txt
 #
-# Only pure-Python wheels are taken (any platform, any CPython 3): the same files serve
-# apache/spark's Python 3.10 and the stand-in's 3.11. pip resolves the whole dependency tree for
-# both, and a dependency that is missing from the list stops the fetch.
+# Pure-Python wheels serve every image (any platform, any CPython 3: apache/spark's Python 3.10 and
+# the stand-in's 3.11). A package that publishes none (in $compiled) is pinned as its manylinux
+# wheel for each of those Pythons and each architecture an image may be built for, one hash per
+# wheel. pip resolves the whole dependency tree for each, and a dependency that is missing from the
+# list stops the fetch; but pip judges environment markers by the Python it runs on, so what only
+# an older Python needs (exceptiongroup, anyio's on 3.10) is listed by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 requirements=images/requirements.txt
-pure=(--only-binary :all: --platform any --implementation py --abi none)
+pythons=(3.10 3.11)
+architectures=(x86_64 aarch64)
+compiled=(pyyaml)
 
 fail() { echo "python-wheels: $*" >&2; exit 1; }
 # A distribution's name as wheel files spell it: lower case, "_" for "-" and ".".
 normalize() { tr '[:upper:]' '[:lower:]' | sed 's/[-.]/_/g'; }
 
-# pip download for each Python the images have; $1: folder, the rest: requirement arguments.
+# pip download for each Python and architecture; $1: folder, the rest: requirement arguments. With
+# hashes, pip takes only the pinned files: a package's pure wheel even where a compiled one exists.
 download() {
-  local dest="$1" python
+  local dest="$1" python arch
   shift
-  for python in 3.10 3.11; do
-    python3 -m pip download --quiet --dest "$dest" "${pure[@]}" --python-version "$python" "$@" \
-      >"$dest/.pip.log" 2>&1 || fail "pip could not fetch the wheels for Python $python (log: $dest/.pip.log)"
+  for python in "${pythons[@]}"; do
+    for arch in "${architectures[@]}"; do
+      python3 -m pip download --quiet --dest "$dest" --only-binary :all: --platform "manylinux2014_$arch" \
+        --implementation cp --python-version "$python" --abi "cp${python/./}" --abi abi3 --abi none "$@" \
+        >"$dest/.pip.log" 2>&1 || fail "pip could not fetch the wheels for Python $python on $arch (log: $dest/.pip.log)"
+    done
   done
   rm -f "$dest/.pip.log"
 }
@@ -33,18 +42,30 @@ if [ "${1:-}" = "--pin" ]; then
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' EXIT
   grep -o '^[A-Za-z0-9_.-]*==[^ \\]*' "$requirements" >"$work/names.txt"
-  download "$work" -r "$work/names.txt"
+  compiled_names="^($(IFS='|'; echo "${compiled[*]}"))=="
+  grep -viE "$compiled_names" "$work/names.txt" >"$work/pure.txt"
+  grep -iE "$compiled_names" "$work/names.txt" >"$work/compiled.txt" || true
+  # Each listed version alone (a pure download of the whole tree stops at a compiled package);
+  # then the whole tree, only to find what the list lacks.
+  for python in "${pythons[@]}"; do
+    python3 -m pip download --quiet --dest "$work" --no-deps --only-binary :all: --platform any \
+      --implementation py --abi none --python-version "$python" -r "$work/pure.txt" >"$work/.pip.log" 2>&1 \
+      || fail "pip could not fetch a pure-Python wheel for Python $python: $(tail -1 "$work/.pip.log")"
+  done
+  [ ! -s "$work/compiled.txt" ] || download "$work" --no-deps -r "$work/compiled.txt"
+  mkdir "$work/tree"
+  download "$work/tree" -r "$work/names.txt"
   listed="$(sed 's/==.*//' "$work/names.txt" | normalize | sort)"
-  fetched="$(for wheel in "$work"/*.whl; do wheel="${wheel##*/}"; echo "${wheel%%-*}"; done | normalize | sort -u)"
+  fetched="$(for wheel in "$work"/tree/*.whl; do wheel="${wheel##*/}"; echo "${wheel%%-*}"; done | normalize | sort -u)"
   extra="$(comm -13 <(echo "$listed") <(echo "$fetched") | xargs)"
   [ -z "$extra" ] || fail "the dependencies also need: $extra; add them to $requirements and pin again"
   {
     sed -n '/^#/p' "$requirements"
     while read -r requirement; do
       name="$(echo "${requirement%%==*}" | normalize)"
-      wheel="$(cd "$work" && ls ./"$name-${requirement#*==}"-*.whl)"
+      hashes="$(cd "$work" && sha256sum ./"$name-${requirement#*==}"-*.whl | cut -c1-64)"
       echo "$requirement \\"
-      echo "    --hash=sha256:$(sha256sum "$work/$wheel" | cut -c1-64)"
+      sed 's/^/    --hash=sha256:/; $!s/$/ \\/' <<<"$hashes"
     done <"$work/names.txt"
   } >"$work/requirements.txt"
   mv "$work/requirements.txt" "$requirements"
