@@ -76,12 +76,14 @@ class WebhookRecorder(ThreadingHTTPServer):
     def __init__(self, status: int = 200) -> None:
         recorder = self
         self.messages: list[dict[str, Any]] = []
+        self.paths: list[str] = []  # of each message, in the same order
         self.status = status
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 recorder.messages.append(json.loads(self.rfile.read(length)))
+                recorder.paths.append(self.path)
                 self.send_response(recorder.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -19,6 +19,7 @@ from pyspark.sql import SparkSession
 from breweries.access import naming_denied_access
 from breweries.errors import DataQualityError, SettingsError, StageError, can_retry, describe
 from breweries.lake.catalog import naming_a_locked_catalog
+from breweries.lineage import Lineage
 from breweries.logs import get_logger
 from breweries.notify import failure_message, post_webhook
 from breweries.pipeline import STAGE_NAMES, stage
@@ -51,17 +52,19 @@ def parse_stages(value: str | None) -> list[str]:
     return [s for s in STAGE_NAMES if s in wanted]
 
 
-def run_stage(ctx: StageContext, state: StateStore, force: bool) -> StageRun | None:
+def run_stage(
+    ctx: StageContext, state: StateStore, force: bool, lineage: Lineage | None = None
+) -> StageRun | None:
     """Run ``ctx.stage`` unless it is already done for the date from its inputs; None when skipped.
 
     Nothing is recorded or unrecorded before the stage succeeds: a failed attempt leaves the date's
-    records, and what readers see, as they were.
+    records, and what readers see, as they were. ``lineage`` hears of each attempt that starts.
     """
     with naming_denied_access(ctx.settings):  # a denial names the identity: retrying cannot help
-        return _run_stage(ctx, state, force)
+        return _run_stage(ctx, state, force, lineage or Lineage(ctx.settings))
 
 
-def _run_stage(ctx: StageContext, state: StateStore, force: bool) -> StageRun | None:
+def _run_stage(ctx: StageContext, state: StateStore, force: bool, lineage: Lineage) -> StageRun | None:
     name = ctx.stage.name
     if not force and (done := state.current(name, ctx.run_date)) is not None:
         ctx.log.info(
@@ -78,24 +81,30 @@ def _run_stage(ctx: StageContext, state: StateStore, force: bool) -> StageRun | 
     )
     started_at, clock = datetime.now(timezone.utc), time.monotonic()
     ctx.log.info("started")
-    with naming_a_locked_catalog(ctx.settings):
-        result = ctx.stage.run(ctx)
-        published = publish_audited(ctx, state, upstream)
-    run = StageRun(
-        stage=name,
-        run_date=ctx.run_date.isoformat(),
-        started_at=started_at.isoformat(),
-        finished_at=datetime.now(timezone.utc).isoformat(),
-        duration_seconds=round(time.monotonic() - clock, 3),
-        rows_in=result.rows_in,
-        rows_out=result.rows_out,
-        output=result.output,
-        details=result.details,
-        run_id=ctx.run_id,
-        inputs={u: r.run_id for u, r in upstream.items()},
-        snapshots={**{t: c.snapshot_id for t, c in ctx.commits.items()}, **published},
-    )
-    state.record(run)
+    lineage_run = lineage.started(ctx, upstream)
+    try:
+        with naming_a_locked_catalog(ctx.settings):
+            result = ctx.stage.run(ctx)
+            published = publish_audited(ctx, state, upstream)
+        run = StageRun(
+            stage=name,
+            run_date=ctx.run_date.isoformat(),
+            started_at=started_at.isoformat(),
+            finished_at=datetime.now(timezone.utc).isoformat(),
+            duration_seconds=round(time.monotonic() - clock, 3),
+            rows_in=result.rows_in,
+            rows_out=result.rows_out,
+            output=result.output,
+            details=result.details,
+            run_id=ctx.run_id,
+            inputs={u: r.run_id for u, r in upstream.items()},
+            snapshots={**{t: c.snapshot_id for t, c in ctx.commits.items()}, **published},
+        )
+        state.record(run)
+    except Exception as exc:
+        lineage.failed(ctx, upstream, lineage_run, exc)
+        raise
+    lineage.completed(ctx, upstream, lineage_run, run)
     ctx.log.info(
         "finished",
         extra={"rows_in": run.rows_in, "rows_out": run.rows_out, "duration_seconds": run.duration_seconds},
@@ -123,6 +132,7 @@ def run_pipeline(
     store = settings.open_store()
     state = StateStore(store, settings.state_uri)
     runs: list[StageRun | None] = []
+    lineage = Lineage(settings)  # one parent run for the stages of this run
     # Held across the stages: another run of the date must not rewrite their inputs meanwhile.
     with store.run_date_lock(settings.state_uri, run_date):
         for name in chosen:
@@ -136,7 +146,8 @@ def run_pipeline(
                 spark_factory=spark_factory,
             )
             try:
-                runs.append(_with_retries(partial(run_stage, ctx, state, policy.force), ctx, policy, sleep))
+                attempt = partial(run_stage, ctx, state, policy.force, lineage)
+                runs.append(_with_retries(attempt, ctx, policy, sleep))
             except Exception as exc:
                 failure = StageError(name, run_date, exc)
                 ctx.log.error(str(failure), extra={"error_type": type(exc).__name__})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -82,6 +83,13 @@ class Settings:
     spark_log_level: str = "error"
     # S3A's output committer for the layers on object storage (breweries.s3a.COMMITTERS).
     spark_committer: str = DEFAULT_COMMITTER
+    # Where each stage run's OpenLineage events go (breweries.lineage): an http(s):// server such
+    # as Marquez (events are POSTed to its /api/v1/lineage unless the URL names a path), or a local
+    # file that gets one event a line; empty: none are sent.
+    lineage_url: str = ""
+    # The run that every stage run's events name as their parent: the chart passes the Argo
+    # workflow's uid; empty: one new id per process (a local `breweries run`).
+    lineage_parent_run_id: str = ""
     s3_endpoint_url: str | None = None
     # Path-style addressing (host/bucket/key), which MinIO needs; unset: on whenever an endpoint is.
     s3_path_style_access: bool | None = None
@@ -259,6 +267,19 @@ class Settings:
             )
         if not self.api_url.startswith(("http://", "https://")):
             raise SettingsError(f"{_ENV_NAMES['api_url']} must be an http(s) URL, got {self.api_url!r}")
+        if "://" in self.lineage_url and not self.lineage_url.startswith(("http://", "https://", "file://")):
+            raise SettingsError(
+                f"{_ENV_NAMES['lineage_url']} must be an http(s):// URL or a file path, "
+                f"got {self.lineage_url.split('://')[0]}://..."
+            )
+        if self.lineage_parent_run_id:
+            try:
+                uuid.UUID(self.lineage_parent_run_id)
+            except ValueError:
+                raise SettingsError(
+                    f"{_ENV_NAMES['lineage_parent_run_id']} must be a UUID (an Argo workflow's uid), "
+                    f"got {self.lineage_parent_run_id!r}"
+                ) from None
         if self.catalog_uri and not self.catalog_uri.startswith(("jdbc:sqlite:", "jdbc:postgresql:")):
             raise SettingsError(
                 f"{_ENV_NAMES['catalog_uri']} must be a jdbc:sqlite: or jdbc:postgresql: URL, "

@@ -67,6 +67,8 @@ def test_typed_values_and_lists_are_parsed():
         ({"BREWERIES_CATALOG_URI": "thrift://metastore:9083"}, "BREWERIES_CATALOG_URI"),
         ({"BREWERIES_API_URL": "ftp://x"}, "BREWERIES_API_URL"),
         ({"BREWERIES_STORAGE_ROOT": "gs://bucket"}, "gs://bucket"),
+        ({"BREWERIES_LINEAGE_URL": "kafka://broker:9092"}, "BREWERIES_LINEAGE_URL.*http"),
+        ({"BREWERIES_LINEAGE_PARENT_RUN_ID": "breweries-x7k2p"}, "BREWERIES_LINEAGE_PARENT_RUN_ID.*UUID"),
     ],
 )
 def test_bad_values_name_the_setting(env, named):
