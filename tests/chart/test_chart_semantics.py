@@ -560,3 +560,22 @@ def test_an_api_url_with_the_api_replay_on_is_refused_naming_both() -> None:
     assert result.returncode != 0
     assert f"pipeline.apiUrl is {api} while apiReplay.enabled is true" in result.stderr
     assert "set apiReplay.enabled=false" in result.stderr and "leave pipeline.apiUrl empty" in result.stderr
+
+
+def test_a_lineage_url_reaches_every_stage_driver_with_the_workflows_uid_as_parent() -> None:
+    url = "http://marquez.lineage:5000"
+    for stage, app in spark_applications(
+        one(render("--set", f"pipeline.lineageUrl={url}"), "WorkflowTemplate")
+    ).items():
+        env = env_values(app)
+        assert env["BREWERIES_LINEAGE_URL"] == url, stage
+        assert env["BREWERIES_LINEAGE_PARENT_RUN_ID"] == "{{workflow.uid}}", stage
+        # As the driver reads it once Argo has put the workflow's uid in.
+        uid = "6f1c2a4e-8b3d-4e7f-a9c0-1d2e3f4a5b6c"
+        settings = Settings.from_env({**driver_env(app), "BREWERIES_LINEAGE_PARENT_RUN_ID": uid})
+        assert (settings.lineage_url, settings.lineage_parent_run_id) == (url, uid)
+    # Without one, no stage sends lineage: the settings' default, which the chart leaves alone.
+    for app in spark_applications(one(render(), "WorkflowTemplate")).values():
+        assert not {"BREWERIES_LINEAGE_URL", "BREWERIES_LINEAGE_PARENT_RUN_ID"} & set(env_values(app))
+    refused = helm("template", "x", str(CHART), "--set", "pipeline.lineageUrl=marquez:5000")
+    assert refused.returncode != 0 and "lineageUrl" in refused.stderr

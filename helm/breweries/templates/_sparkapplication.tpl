@@ -163,6 +163,13 @@ settings, the tables' catalog, its secrets.
 # bronze size and runs Spark in itself below it (breweries.runner.spark_in_driver).
 - name: BREWERIES_SPARK_EXECUTORS_ABOVE
   value: {{ `"{{inputs.parameters.spark-executors-above}}"` }}
+{{- with $root.Values.pipeline.lineageUrl }}
+# Each stage run's OpenLineage events, under the workflow's run as their parent (breweries.lineage).
+- name: BREWERIES_LINEAGE_URL
+  value: {{ . | quote }}
+- name: BREWERIES_LINEAGE_PARENT_RUN_ID
+  value: {{ `"{{workflow.uid}}"` }}
+{{- end }}
 {{- if eq .stage.name "silver_anonymized" }}
 - name: BREWERIES_PSEUDONYMIZATION_KEY
   valueFrom:
