@@ -365,6 +365,11 @@ OTHER_VARIABLES = (
     "BREWERIES_E2E",  # make e2e: run the cluster tests (tests/e2e/cluster.py)
     "BREWERIES_E2E_KUBECONFIG",
     "BREWERIES_E2E_NAMESPACE",
+    # tests/e2e/test_argo_ui.py: the browser, its driver, where screenshots go, whether docs/ gets them
+    "BREWERIES_E2E_CHROMIUM",
+    "BREWERIES_E2E_CHROMEDRIVER",
+    "BREWERIES_E2E_ARTIFACTS",
+    "BREWERIES_E2E_UPDATE_DOCS",
 )
 
 
