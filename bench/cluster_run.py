@@ -30,7 +30,7 @@ to local runs of the same data measured in the same run, and a run large enough 
    DuckDB's independent count of the same files, and each stage's rows/s per core is printed next
    to a local Spark run's (bench/transforms.py's worker, same files, this machine's cores).
 
-    python bench/cluster_run.py [--date 2026-07-01] [--records 5000000] [--scale-date 2026-07-15]
+    python bench/cluster_run.py [--date 2026-09-01] [--records 5000000] [--scale-date 2026-09-15]
     python bench/cluster_run.py --no-snapshot --scale-workflow NAME   # measure a finished scale run
 """
 
@@ -305,9 +305,9 @@ def scale_run(records: int, run_date: str, finished: str | None) -> tuple[str, b
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--date", default="2026-07-01", help="the snapshot workflow's run date")
+    parser.add_argument("--date", default="2026-09-01", help="the snapshot workflow's run date")
     parser.add_argument("--records", type=int, default=5_000_000, help="the scale run's records (0: none)")
-    parser.add_argument("--scale-date", default="2026-07-15", help="the scale run's date")
+    parser.add_argument("--scale-date", default="2026-09-15", help="the scale run's date")
     parser.add_argument("--snapshot", action=argparse.BooleanOptionalAction, default=True,
                         help="run part 1, the snapshot (--no-snapshot: only the scale run)")  # fmt: skip
     parser.add_argument(

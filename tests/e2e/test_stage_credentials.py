@@ -47,7 +47,7 @@ cluster = cluster_run.cluster
 minio = cluster_run.minio
 
 # Dates no other end-to-end test runs: nothing may exist for them before, or after.
-MISSING_KEY_DATE, DENIED_WRITE_DATE = "2026-07-01", "2026-07-02"
+MISSING_KEY_DATE, DENIED_WRITE_DATE = "2026-07-21", "2026-07-22"
 # A run that fails at bronze takes about two minutes here; a pod that never starts must not hang us.
 WORKFLOW_TIMEOUT = 900
 
