@@ -11,6 +11,8 @@ from breweries.spark import LazySparkSession
 
 def run_maintenance(settings: Settings) -> None:
     log = get_logger(command="maintain")
-    with LazySparkSession(settings, "breweries-maintain") as spark:
+    # Named as the stages' applications are in the History Server: by its workflow, when in one.
+    name = "-".join(["breweries-maintain", *([settings.workflow_name] if settings.workflow_name else [])])
+    with LazySparkSession(settings, name) as spark:
         for summary in maintain(Lake(spark(), settings)):
             log.info(f"maintained {summary['table']}", extra=summary)

@@ -26,7 +26,7 @@ from breweries.pipeline import STAGE_NAMES, stage
 from breweries.publishing import publish_audited
 from breweries.settings import Settings, env_name, not_set
 from breweries.spark import LazySparkSession
-from breweries.stages.base import StageContext
+from breweries.stages.base import Stage, StageContext
 from breweries.state import StageRun, StateStore
 from breweries.storage import local_path
 
@@ -81,6 +81,9 @@ def _run_stage(ctx: StageContext, state: StateStore, force: bool, lineage: Linea
     )
     started_at, clock = datetime.now(timezone.utc), time.monotonic()
     ctx.log.info("started")
+    if ctx.settings.spark_submitted and ctx.settings.spark_event_log_uri and not uses_spark(ctx.stage):
+        # Its SparkApplication is an application in the History Server like every other stage's.
+        ctx.spark_factory()
     lineage_run = lineage.started(ctx, upstream)
     try:
         with naming_a_locked_catalog(ctx.settings):
@@ -229,18 +232,41 @@ def _failure_message(stage: str, run_date: date, exc: BaseException) -> dict[str
 
 def execute(settings: Settings, run_date: date, stages: Iterable[str], policy: RunPolicy) -> None:
     """:func:`run_pipeline` with a SparkSession started on first need and stopped at the end."""
-    in_driver = partial(spark_in_driver, settings, run_date)
-    with LazySparkSession(settings, f"breweries-{run_date.isoformat()}", in_driver) as spark:
-        run_pipeline(settings, run_date, stages, policy, spark)
+    chosen = list(stages)
+    in_driver = partial(spark_in_driver, settings, run_date, chosen)
+    with LazySparkSession(settings, application_name(settings, run_date, chosen), in_driver) as spark:
+        run_pipeline(settings, run_date, chosen, policy, spark)
 
 
-def spark_in_driver(settings: Settings, run_date: date) -> bool:
+def application_name(settings: Settings, run_date: date, stages: Sequence[str]) -> str:
+    """The Spark application's name, as the History Server lists it: one stage's (a
+    SparkApplication) is ``breweries-<stage>-<date>``, then the workflow's name when it runs in one;
+    a local run of several stages is one application, ``breweries-<date>``."""
+    parts = ["breweries", *(stages if len(stages) == 1 else []), run_date.isoformat()]
+    if settings.workflow_name:
+        parts.append(settings.workflow_name)
+    return "-".join(parts)
+
+
+def uses_spark(s: Stage) -> bool:
+    """Whether a stage does Spark work: it reads or commits tables. Bronze only crawls and writes
+    objects."""
+    return bool(s.reads or s.writes)
+
+
+def spark_in_driver(settings: Settings, run_date: date, stages: Sequence[str] = ()) -> bool:
     """Whether a submitted stage runs Spark inside its driver: the date's bronze is smaller than
     ``BREWERIES_SPARK_EXECUTORS_ABOVE``. Every later stage's input is derived from those pages, so
     their size stands for all of them; bronze's record says it (the state, which every stage may
-    read, unlike bronze's own bucket)."""
+    read, unlike bronze's own bucket). A stage that does no Spark work (its session is only its
+    event log) never waits for executors."""
     if not settings.spark_submitted:
         return False
+    if stages and not any(uses_spark(stage(name)) for name in stages):
+        get_logger(component="spark", run_date=run_date.isoformat()).info(
+            "spark runs inside the driver: the stage does no Spark work"
+        )
+        return True
     bronze = StateStore(settings.open_store(), settings.state_uri).get("bronze", run_date)
     size = bronze.details.get("bytes") if bronze is not None else None
     log = get_logger(component="spark", run_date=run_date.isoformat())

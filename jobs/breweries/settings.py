@@ -104,6 +104,13 @@ class Settings:
     spark_jars_dir: str = ""
     # The SparkApplication whose driver this is (the chart sets it from the pod's own labels).
     spark_application: str = ""
+    # Where Spark writes each application's event log, which a History Server reads (an s3a://
+    # bucket or prefix, or a local folder); empty: no event log. Unreachable: the run goes on
+    # without one, saying so (breweries.spark.event_log_conf).
+    spark_event_log_uri: str = ""
+    # The Argo workflow this driver runs for (the chart sets it): part of the Spark application's
+    # name, so that the History Server's list ties each application to its run.
+    workflow_name: str = ""
     # True when spark-submit started this process (a SparkApplication): the master and driver
     # networking then come from the submit conf. Derived, not configured.
     spark_submitted: bool = False
@@ -126,6 +133,9 @@ class Settings:
             value = getattr(self, name)
             resolved = _storage_uri(name, value) if value else join_uri(self.storage_root, layer)
             object.__setattr__(self, name, resolved)
+        if self.spark_event_log_uri:
+            uri = _storage_uri("spark_event_log_uri", self.spark_event_log_uri)
+            object.__setattr__(self, "spark_event_log_uri", uri)
         self._validate()
 
     @property
@@ -287,6 +297,12 @@ class Settings:
             )
         if not self.pseudonymize_columns:
             raise SettingsError(f"{_ENV_NAMES['pseudonymize_columns']} must name a column")
+        if is_s3(self.spark_event_log_uri) and not self.on_object_storage:
+            raise SettingsError(
+                f"{_ENV_NAMES['spark_event_log_uri']} is {self.spark_event_log_uri}, but "
+                f"{_ENV_NAMES['storage_root']} is a local folder: local Spark gets the S3A connector "
+                f"with layers on s3a:// only; give the event log a local folder"
+            )
         # One backend for every layer: publishing moves trees within it, and one store serves all.
         kind = "s3a://" if self.on_object_storage else "a local folder"
         for name, uri in self.layer_uris.items():

@@ -18,6 +18,7 @@ from breweries.errors import PipelineError
 from breweries.lake.catalog import SPARK_EXTENSIONS
 from breweries.logs import get_logger
 from breweries.settings import Settings
+from breweries.storage import S3Store, is_s3, local_path
 
 # Settings that hold wherever the job runs.
 _COMMON_CONF = {
@@ -51,6 +52,59 @@ _LOCAL_CONF = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
 }
+
+
+# How long a run gives the event log's place to answer: the log is for looking back at a run, never
+# worth failing or delaying it.
+EVENT_LOG_CHECK_SECONDS = 5.0
+
+
+def event_log_conf(settings: Settings) -> dict[str, str]:
+    """Spark's settings for writing the application's event log to BREWERIES_SPARK_EVENT_LOG_URI.
+
+    Spark refuses to start when its event log's folder cannot be reached: this checks the place
+    first and, when it cannot be reached, leaves the log off with one warning line naming it.
+    """
+    uri = settings.spark_event_log_uri
+    if not uri:
+        return {}
+    problem = event_log_problem(settings, write=True)
+    if problem is not None:
+        log = get_logger(component="spark")
+        log.warning(f"spark event log off for this run: cannot reach {uri}: {problem}")
+        return {}
+    return {"spark.eventLog.enabled": "true", "spark.eventLog.dir": uri}
+
+
+def event_log_problem(settings: Settings, *, write: bool) -> str | None:
+    """Why the event log's place cannot be used (None: it can), found within about
+    EVENT_LOG_CHECK_SECONDS. A writer makes the folder when it is missing, as Spark's own writer
+    does not; a reader (the History Server) only looks."""
+    uri = settings.spark_event_log_uri
+    try:
+        if not is_s3(uri):
+            folder = local_path(uri)
+            if write:
+                folder.mkdir(parents=True, exist_ok=True)
+            return None if folder.is_dir() else "no such folder"
+        store = S3Store(
+            settings.s3_endpoint_url,
+            path_style=settings.s3_path_style,
+            region=settings.s3_region,
+            timeout_seconds=EVENT_LOG_CHECK_SECONDS,
+        )
+        # Listing fails on a missing bucket, an unknown key or an endpoint that does not answer. A
+        # bucket's root is always a folder to S3A; a prefix is one once something is under it.
+        if store.exists(uri) or not uri.removeprefix("s3a://").strip("/").count("/"):
+            return None
+        if not write:
+            return "nothing is under it yet"
+        store.make_folder(uri)
+        return None
+    except PipelineError as exc:
+        return str(exc)
+    except Exception as exc:  # whatever the reason, the run goes on without the log
+        return f"{type(exc).__name__}: {exc}"
 
 
 # Lines the JVM prints itself, outside any logging configuration, that say nothing to a user: its
@@ -106,6 +160,8 @@ def build_spark_session(settings: Settings, app_name: str, in_driver: bool = Fal
         )
         for key, value in {**{f"spark.hadoop.{k}": v for k, v in hadoop.items()}, **s3a.SPARK_CONF}.items():
             builder = builder.config(key, value)
+    for key, value in event_log_conf(settings).items():
+        builder = builder.config(key, value)
     if settings.spark_submitted:
         spark = builder.getOrCreate()
     else:

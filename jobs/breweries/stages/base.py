@@ -68,7 +68,8 @@ class StageContext:
     store: Store
     run_id: str
     log: logging.LoggerAdapter
-    # A factory, not a session: bronze needs no JVM, so none is started for it.
+    # A factory, not a session: bronze needs no JVM, so none is started for it (but in a
+    # SparkApplication with an event log: breweries.runner).
     spark_factory: Callable[[], SparkSession]
     # The upstream stages' outputs for the date: where bronze's pages are, and the audited
     # snapshots this stage is to check before they are published ({table: snapshot id}).

@@ -24,13 +24,20 @@ from breweries.storage.uris import split_s3
 
 class S3Store(Store):
     def __init__(
-        self, endpoint_url: str | None = None, *, path_style: bool = False, region: str | None = None
+        self,
+        endpoint_url: str | None = None,
+        *,
+        path_style: bool = False,
+        region: str | None = None,
+        timeout_seconds: float | None = None,
     ) -> None:
         """``endpoint_url`` None means AWS; ``path_style`` addresses ``host/bucket/key`` (MinIO);
-        ``region`` None leaves it to the standard AWS variables."""
+        ``region`` None leaves it to the standard AWS variables; ``timeout_seconds``: one attempt
+        per call, each wait (connecting, reading) at most this long (None: botocore's defaults)."""
         self.endpoint_url = endpoint_url
         self.path_style = path_style
         self.region = region
+        self.timeout_seconds = timeout_seconds
         self._s3_client: Any = None
         self._session: Any = None
 
@@ -53,6 +60,12 @@ class S3Store(Store):
     def delete_object(self, uri: str) -> None:
         bucket, key = split_s3(uri)
         self._call("delete", uri, lambda c: c.delete_object(Bucket=bucket, Key=key))
+
+    def make_folder(self, uri: str) -> None:
+        """An empty ``key/`` object, the marker by which S3A sees a folder that holds nothing yet."""
+        bucket, key = split_s3(uri)
+        marker = key.strip("/") + "/"
+        self._call("write", uri, lambda c: c.put_object(Bucket=bucket, Key=marker, Body=b""))
 
     def list_files(self, uri: str) -> list[str]:
         bucket, key = split_s3(uri)
@@ -166,10 +179,19 @@ class S3Store(Store):
             from botocore.config import Config
 
             addressing = {"addressing_style": "path" if self.path_style else "virtual"}
+            config = Config(s3=addressing)
+            if self.timeout_seconds is not None:
+                config = config.merge(
+                    Config(
+                        connect_timeout=self.timeout_seconds,
+                        read_timeout=self.timeout_seconds,
+                        retries={"total_max_attempts": 1},
+                    )
+                )
             # A session of its own: boto3's default session keeps the first credentials it finds.
             self._session = boto3.session.Session()
             self._s3_client = self._session.client(
-                "s3", endpoint_url=self.endpoint_url, region_name=self.region, config=Config(s3=addressing)
+                "s3", endpoint_url=self.endpoint_url, region_name=self.region, config=config
             )
         return self._s3_client
 
