@@ -2,7 +2,9 @@
 
 The identities are one per stage, ``maintain`` (the tables' weekly upkeep), ``notify`` (the
 workflow's exit handler, which reads a failed gate's report), ``trino`` (the SQL engine: reads every
-table) and ``analyst`` (people: read the tables without personal data). What a stage may touch
+table), ``analyst`` (people: read the tables without personal data) and, with an event log on
+object storage, ``history_server`` (Spark's History Server: reads the event logs the stages and
+maintain write). What a stage may touch
 follows from the stage registry (:data:`breweries.pipeline.STAGES`: the tables it reads and writes,
 its upstream stages, what it publishes) and the file layout (:mod:`breweries.layout`): a stage that
 starts reading another table gets the access with no second list to keep in step.
@@ -27,7 +29,7 @@ from breweries.layout import Layout
 from breweries.pipeline import STAGES, TABLES, stage
 from breweries.settings import Settings, env_name
 from breweries.stages.base import Stage
-from breweries.storage import join_uri, split_s3
+from breweries.storage import is_s3, join_uri, split_s3
 
 # The layers without personal data: what an analyst may read (Trino's `trino.analystSchemas`).
 ANALYST_LAYERS = ("silver_anonymized", "gold")
@@ -137,20 +139,25 @@ def identities(settings: Settings) -> tuple[Identity, ...]:
             f"and the layer URIs ({env_name('bronze_uri')}, ...) as the chart does"
         )
     layout = Layout(settings)
+    event_log = tuple(_event_log_grants(settings, write=True))
     found = [
-        Identity(s.name, f"the {s.name} stage", tuple(_stage_grants(s, settings, layout))) for s in STAGES
+        Identity(s.name, f"the {s.name} stage", (*_stage_grants(s, settings, layout), *event_log))
+        for s in STAGES
     ]
     found.append(
         Identity(
             "maintain",
             "breweries maintain, the tables' upkeep",
-            tuple(
-                Grant(
-                    t.location(settings),
-                    True,
-                    f"{t.identifier}: compacts, expires snapshots, removes orphans",
-                )
-                for t in TABLES
+            (
+                *(
+                    Grant(
+                        t.location(settings),
+                        True,
+                        f"{t.identifier}: compacts, expires snapshots, removes orphans",
+                    )
+                    for t in TABLES
+                ),
+                *event_log,
             ),
         )
     )
@@ -185,7 +192,23 @@ def identities(settings: Settings) -> tuple[Identity, ...]:
             ),
         )
     )
+    if is_s3(settings.spark_event_log_uri):
+        found.append(
+            Identity(
+                "history_server",
+                "Spark's History Server (breweries history-server): the event logs, read only",
+                tuple(_event_log_grants(settings, write=False)),
+            )
+        )
     return tuple(found)
+
+
+def _event_log_grants(settings: Settings, *, write: bool) -> Iterator[Grant]:
+    """The Spark applications' event logs: each stage's and maintain's driver writes its own there,
+    the History Server reads them all."""
+    if is_s3(settings.spark_event_log_uri):
+        purpose = "its Spark event log: writes it" if write else "the Spark applications' event logs"
+        yield Grant(settings.spark_event_log_uri, write, purpose)
 
 
 def identity(settings: Settings, name: str) -> Identity:
@@ -199,7 +222,8 @@ def identity(settings: Settings, name: str) -> Identity:
 
 def identity_names() -> tuple[str, ...]:
     """Every identity's component name (its Secret is breweries-s3-<name>), whatever the buckets."""
-    return tuple(i.component for i in identities(Settings(storage_root="s3a://any")))
+    every = identities(Settings(storage_root="s3a://any", spark_event_log_uri="s3a://any-events"))
+    return tuple(i.component for i in every)
 
 
 def _stage_grants(s: Stage, settings: Settings, layout: Layout) -> Iterator[Grant]:

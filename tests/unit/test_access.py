@@ -26,6 +26,7 @@ CHART_ENV = {
         f"BREWERIES_{layer.upper()}_URI": f"s3a://{BUCKETS[layer]}"
         for layer in (*ANALYST_LAYERS, "bronze", "silver")
     },
+    "BREWERIES_SPARK_EVENT_LOG_URI": f"s3a://{BUCKETS['spark_events']}",
 }
 DOC_COMMAND = " ".join(f"{k}={v}" for k, v in CHART_ENV.items()) + (
     " .venv/bin/breweries access-policies --format markdown > docs/iam-policies.md"
@@ -51,27 +52,31 @@ def layers(i: Identity, *, write: bool = False) -> set[str]:
 def test_each_identity_may_touch_exactly_the_buckets_of_its_work() -> None:
     reads = {name: layers(i) for name, i in by_name().items()}
     writes = {name: layers(i, write=True) for name, i in by_name().items()}
+    # Every Spark driver (the stages', maintain's) writes its event log; the History Server reads them.
     assert reads == {
-        "bronze": {"bronze", "state"},
-        "silver": {"bronze", "silver", "state"},
-        "quality": {"bronze", "silver", "state"},  # it publishes the audited bronze and silver
-        "silver_anonymized": {"silver", "silver_anonymized", "state"},
-        "gold": {"silver_anonymized", "gold", "state"},
-        "maintain": {"silver", "silver_anonymized", "gold"},
+        "bronze": {"bronze", "state", "spark_events"},
+        "silver": {"bronze", "silver", "state", "spark_events"},
+        # quality publishes the audited bronze and silver
+        "quality": {"bronze", "silver", "state", "spark_events"},
+        "silver_anonymized": {"silver", "silver_anonymized", "state", "spark_events"},
+        "gold": {"silver_anonymized", "gold", "state", "spark_events"},
+        "maintain": {"silver", "silver_anonymized", "gold", "spark_events"},
         "notify": {"silver"},
         "trino": {"silver", "silver_anonymized", "gold"},
         "analyst": {"silver_anonymized", "gold"},
+        "history_server": {"spark_events"},
     }
     assert writes == {
-        "bronze": {"bronze", "state"},
-        "silver": {"silver", "state"},
-        "quality": {"bronze", "silver", "state"},
-        "silver_anonymized": {"silver_anonymized", "state"},
-        "gold": {"gold", "state"},
-        "maintain": {"silver", "silver_anonymized", "gold"},
+        "bronze": {"bronze", "state", "spark_events"},
+        "silver": {"silver", "state", "spark_events"},
+        "quality": {"bronze", "silver", "state", "spark_events"},
+        "silver_anonymized": {"silver_anonymized", "state", "spark_events"},
+        "gold": {"gold", "state", "spark_events"},
+        "maintain": {"silver", "silver_anonymized", "gold", "spark_events"},
         "notify": set(),
         "trino": set(),
         "analyst": set(),
+        "history_server": set(),
     }
 
 
@@ -176,13 +181,14 @@ def test_policies_are_documents_iam_and_minio_both_read() -> None:
         assert json.loads(iam["PolicyDocument"]) == document  # aws iam create-policy --cli-input-json
 
 
-def test_the_identities_are_the_stages_then_maintain_notify_trino_and_analyst() -> None:
+def test_the_identities_are_the_stages_then_maintain_notify_trino_analyst_and_the_history_server() -> None:
     assert access.identity_names() == (
         *(s.component for s in STAGES),
         "maintain",
         "notify",
         "trino",
         "analyst",
+        "history-server",
     )
     assert identity(chart_settings(), "silver-anonymized").name == "silver_anonymized"
     with pytest.raises(SettingsError, match="no identity 'nobody'"):
