@@ -17,6 +17,7 @@ from breweries.cluster import cleanup_workflow, record_failure
 from breweries.console import query_output, status_table, tables_output
 from breweries.demo import run_demo
 from breweries.errors import EXIT_OK, PipelineError, StageError
+from breweries.history import serve_history
 from breweries.lake.catalog import naming_a_locked_catalog
 from breweries.lake.query import list_tables, run_sql
 from breweries.logs import configure_logging, get_logger
@@ -135,6 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
     notify.add_argument("--failures", default="", help="{{workflow.failures}} (a JSON list)")
     notify.add_argument("--link", help="URL of the workflow in the Argo UI")
 
+    history = commands.add_parser(
+        "history-server", help="Spark's History Server on the event logs of BREWERIES_SPARK_EVENT_LOG_URI"
+    )
+    history.add_argument(
+        "--port", type=int, default=18080, help="port of its UI and REST API (default: 18080)"
+    )
+    history.add_argument(
+        "--update-interval", default="10s", help="how often it looks for new logs (default: 10s)"
+    )
+
     cleanup = commands.add_parser(
         "cleanup", help="the workflow's exit handler: delete its SparkApplications that still run"
     )
@@ -183,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # The commands that touch the object store with the credential the chart gives them.
-_STORE_COMMANDS = ("run", "stage", "maintain", "status", "tables", "sql")
+_STORE_COMMANDS = ("run", "stage", "maintain", "status", "tables", "sql", "history-server")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -244,6 +255,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
             settings, status=args.status, workflow=args.workflow, run_date=args.run_date,
             failures=args.failures, link=args.link,
         )  # fmt: skip
+    elif args.command == "history-server":
+        serve_history(settings, args.port, args.update_interval)
     elif args.command == "cleanup":
         cleanup_workflow(args.workflow)
     elif args.command == "status":
