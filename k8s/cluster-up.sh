@@ -334,7 +334,7 @@ breweries() {
     --set catalog.postgresql.enabled=true --set catalog.postgresql.image="$postgresql_image" \
     --set catalog.postgresql.persistence.storageClassName=breweries-local \
     --set-string "catalog.postgresql.podAnnotations.breweries\.local/image-id=$(docker image inspect -f '{{.Id}}' "$postgresql_image" | cut -c8-19)" \
-    --set trino.enabled=true --set trino.image="$trino_image" \
+    --set trino.enabled=true --set trino.image="$trino_image" --set historyServer.enabled=true \
     --set-string "trino.podAnnotations.breweries\.local/image-id=$(docker image inspect -f '{{.Id}}' "$trino_image" | cut -c8-19)" \
     --wait --timeout 5m >/dev/null
   # Who opens the UI (README, "Watch runs in the Argo UI") logs in with this account's token.

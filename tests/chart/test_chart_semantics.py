@@ -250,6 +250,7 @@ def test_minio_endpoint_is_used_when_minio_is_on_and_no_endpoint_is_set() -> Non
             "breweries-silver-anonymized",
             "breweries-gold",
             "breweries-state",
+            "breweries-spark-events",
         ]
     )
 

@@ -156,14 +156,15 @@ Argo locks their containers down itself, and their pods have no wait container (
 
 {{/*
 The object-store identities (breweries.access.identity_names(); tests/chart checks that they
-agree): one per stage, `breweries maintain`, the exit handler, Trino and analysts. Each has a key
-pair of its own (or, with irsa.enabled, an IAM role) allowed only what its work needs.
+agree): one per stage, `breweries maintain`, the exit handler, Trino, analysts and the History
+Server. Each has a key pair of its own (or, with irsa.enabled, an IAM role) allowed only what its
+work needs.
 */}}
 {{- define "breweries.identities" -}}
 {{- range include "breweries.stages" . | fromYamlArray }}
 - {{ .component }}
 {{- end }}
-{{- range list "maintain" "notify" "trino" "analyst" }}
+{{- range list "maintain" "notify" "trino" "analyst" "history-server" }}
 - {{ . }}
 {{- end }}
 {{- end -}}
@@ -257,6 +258,16 @@ which names the Secret) instead of leaving the pod unable to start.
   value: {{ printf "s3a://%s" .Values.storage.buckets.silver_anonymized | quote }}
 - name: BREWERIES_GOLD_URI
   value: {{ printf "s3a://%s" .Values.storage.buckets.gold | quote }}
+{{ include "breweries.eventLogEnv" . }}
+{{ include "breweries.objectStoreEnv" . }}
+# The driver applies its S3A settings itself, over spark-submit's: it must know the committer too.
+- name: BREWERIES_SPARK_COMMITTER
+  value: {{ .Values.spark.committer | quote }}
+{{- end -}}
+
+
+{{/* Where the object store is (breweries.settings), for every process that talks to it. */}}
+{{- define "breweries.objectStoreEnv" -}}
 {{- with include "breweries.s3Endpoint" . }}
 - name: BREWERIES_S3_ENDPOINT
   value: {{ . | quote }}
@@ -265,7 +276,12 @@ which names the Secret) instead of leaving the pod unable to start.
   value: {{ .Values.storage.region | quote }}
 - name: BREWERIES_S3_PATH_STYLE_ACCESS
   value: {{ .Values.storage.pathStyleAccess | quote }}
-# The driver applies its S3A settings itself, over spark-submit's: it must know the committer too.
-- name: BREWERIES_SPARK_COMMITTER
-  value: {{ .Values.spark.committer | quote }}
+{{- end -}}
+
+{{/* Where Spark's event logs are: the stages write theirs there, the History Server reads them. */}}
+{{- define "breweries.eventLogEnv" -}}
+{{- with .Values.storage.buckets.spark_events }}
+- name: BREWERIES_SPARK_EVENT_LOG_URI
+  value: {{ printf "s3a://%s" . | quote }}
+{{- end }}
 {{- end -}}

@@ -155,6 +155,9 @@ settings, the tables' catalog, its secrets.
       fieldPath: metadata.labels['sparkoperator.k8s.io/app-name']
 - name: BREWERIES_SPARK_EXECUTOR_WAIT_SECONDS
   value: {{ $root.Values.spark.executorWaitSeconds | quote }}
+# In the Spark application's name, which the History Server lists (breweries.runner.application_name).
+- name: BREWERIES_WORKFLOW_NAME
+  value: {{ `"{{workflow.name}}"` }}
 {{ include "breweries.pipelineEnv" $root }}
 {{ include "breweries.catalogEnv" $root }}
 {{ include "breweries.s3CredentialsEnv" .credentials }}
