@@ -325,7 +325,7 @@ breweries() {
 
   k8s/tools/load-images.sh "${PROJECT_IMAGES[@]}"
   # The chart, sized for this node. The cluster cannot reach the real API: the chart serves the bundled snapshot in its place.
-  log "installing the breweries chart (release breweries, namespace breweries, MinIO, PostgreSQL, Trino and the API replay on)"
+  log "installing the breweries chart (release breweries, namespace breweries, MinIO, PostgreSQL, Trino, the History Server and the API replay on)"
   "$HELM" upgrade --install breweries helm/breweries --kubeconfig "$KUBECONFIG_FILE" --namespace breweries \
     --values helm/breweries/values-small.yaml --set minio.enabled=true --set apiReplay.enabled=true \
     --set networkPolicy.enabled=true --set workflow.argoUiUrl=https://localhost:2746 \
@@ -335,6 +335,7 @@ breweries() {
     --set catalog.postgresql.persistence.storageClassName=breweries-local \
     --set-string "catalog.postgresql.podAnnotations.breweries\.local/image-id=$(docker image inspect -f '{{.Id}}' "$postgresql_image" | cut -c8-19)" \
     --set trino.enabled=true --set trino.image="$trino_image" --set historyServer.enabled=true \
+    --set-string "historyServer.podAnnotations.breweries\.local/image-id=$(docker image inspect -f '{{.Id}}' "$BREWERIES_IMAGES-base:$VERSION" | cut -c8-19)" \
     --set-string "trino.podAnnotations.breweries\.local/image-id=$(docker image inspect -f '{{.Id}}' "$trino_image" | cut -c8-19)" \
     --wait --timeout 5m >/dev/null
   # Who opens the UI (README, "Watch runs in the Argo UI") logs in with this account's token.
