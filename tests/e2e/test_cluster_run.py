@@ -110,7 +110,7 @@ def test_a_small_run_does_its_spark_work_inside_each_driver_and_starts_no_execut
     for application in first_run.spark_applications():
         assert not application["status"].get("executorState"), component(application)
         if component(application) == "bronze":
-            continue  # no Spark at all
+            continue  # no Spark work (with an event log, a session in the driver for the log alone)
         [placement] = [e for e in driver_events(application) if e["message"].startswith("spark runs")]
         assert placement["message"] == "spark runs inside the driver", placement
         assert 0 < placement["bronze_bytes"] < 256 * 2**20
