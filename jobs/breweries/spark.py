@@ -84,8 +84,11 @@ def event_log_problem(settings: Settings, *, write: bool) -> str | None:
     try:
         if not is_s3(uri):
             folder = local_path(uri)
-            if write:
-                folder.mkdir(parents=True, exist_ok=True)
+            try:
+                if write:
+                    folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                return exc.strerror or type(exc).__name__
             return None if folder.is_dir() else "no such folder"
         store = S3Store(
             settings.s3_endpoint_url,
