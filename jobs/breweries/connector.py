@@ -29,7 +29,7 @@ _GROUP_JARS = {
 
 
 def jar_groups(settings: Settings) -> list[str]:
-    return ["tables", "s3a"] if settings.on_object_storage else ["tables"]
+    return ["tables", "s3a"] if settings.uses_s3a else ["tables"]
 
 
 def spark_jars(settings: Settings) -> list[Path]:

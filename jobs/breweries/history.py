@@ -37,7 +37,7 @@ def history_server_conf(settings: Settings, port: int, update_interval: str) -> 
         # Its credential may only read (breweries.access): the stages' logs are never its to delete.
         "spark.history.fs.cleaner.enabled": "false",
     }
-    if settings.on_object_storage:
+    if settings.uses_s3a:
         hadoop = s3a.hadoop_conf(
             endpoint=settings.s3_endpoint_url,
             region=settings.s3_region,

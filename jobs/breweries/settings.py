@@ -157,6 +157,12 @@ class Settings:
         return is_s3(self.storage_root)
 
     @property
+    def uses_s3a(self) -> bool:
+        """Whether Spark needs the S3A connector and its settings: the layers or the event log are
+        on object storage."""
+        return self.on_object_storage or is_s3(self.spark_event_log_uri)
+
+    @property
     def s3_path_style(self) -> bool:
         if self.s3_path_style_access is None:
             return self.s3_endpoint_url is not None
@@ -297,12 +303,6 @@ class Settings:
             )
         if not self.pseudonymize_columns:
             raise SettingsError(f"{_ENV_NAMES['pseudonymize_columns']} must name a column")
-        if is_s3(self.spark_event_log_uri) and not self.on_object_storage:
-            raise SettingsError(
-                f"{_ENV_NAMES['spark_event_log_uri']} is {self.spark_event_log_uri}, but "
-                f"{_ENV_NAMES['storage_root']} is a local folder: local Spark gets the S3A connector "
-                f"with layers on s3a:// only; give the event log a local folder"
-            )
         # One backend for every layer: publishing moves trees within it, and one store serves all.
         kind = "s3a://" if self.on_object_storage else "a local folder"
         for name, uri in self.layer_uris.items():

@@ -153,7 +153,7 @@ def build_spark_session(settings: Settings, app_name: str, in_driver: bool = Fal
         # A stage image has these in Spark's own jars; local Spark gets them from the checkout.
         classpath = ":".join(str(jar) for jar in spark_jars(settings))
         builder = builder.config("spark.driver.extraClassPath", classpath)
-    if settings.on_object_storage:
+    if settings.uses_s3a:
         hadoop = s3a.hadoop_conf(
             endpoint=settings.s3_endpoint_url,
             region=settings.s3_region,

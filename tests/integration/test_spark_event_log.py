@@ -7,6 +7,7 @@ cannot reach."""
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import subprocess
 import time
@@ -103,6 +104,13 @@ def test_an_endpoint_that_never_answers_costs_the_check_its_timeout_and_no_more(
     assert "cannot reach s3a://events" in warning and endpoint in warning, warning
 
 
+def server_env(s3: S3Server, bucket: str) -> dict[str, str]:
+    """The History Server's environment as the chart gives it: the logs' place and the object
+    store, no layers."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BREWERIES_", "AWS_"))}
+    return {**env, **s3.env(), "BREWERIES_SPARK_EVENT_LOG_URI": f"s3a://{bucket}"}
+
+
 @contextmanager
 def history_server(env: dict[str, str], log: Path) -> Iterator[str]:
     """`breweries history-server` on a free port, until it answers; its URL. Its output goes to
@@ -163,11 +171,11 @@ def test_a_run_logs_to_its_bucket_for_the_history_server_and_a_missing_bucket_on
     assert " WARNING " in warning and f"cannot reach s3a://{missing}" in warning, warning
     assert s3.keys(events), "the logged run wrote no event log"
 
-    with history_server(logged, tmp_path / "history.log") as url:
+    with history_server(server_env(s3, events), tmp_path / "history.log") as url:
         (application,) = applications(url, 1)
         assert application["name"] == f"breweries-{DAY}"
         assert application["attempts"][0]["completed"] is True
-    with history_server(unlogged, tmp_path / "history-missing.log") as url:
+    with history_server(server_env(s3, missing), tmp_path / "history-missing.log") as url:
         assert applications(url, 1, timeout=5) == []
     said = (tmp_path / "history-missing.log").read_text().splitlines()
     # It says first, in one line, what it cannot reach; Spark's own polls that fail say so in one

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from breweries.connector import jar_groups
 from breweries.errors import SettingsError
 from breweries.pipeline import STAGES, stage
 from breweries.runner import application_name, spark_in_driver, uses_spark
@@ -34,15 +35,15 @@ def test_only_bronze_does_no_spark_work_and_a_submitted_bronze_never_waits_for_e
     assert uses_spark(stage("quality"))
 
 
-def test_the_event_log_place_is_a_storage_uri_and_on_s3_only_with_the_layers(tmp_path: Path) -> None:
-    assert Settings(spark_event_log_uri=str(tmp_path / "events")).spark_event_log_uri == (
-        f"file://{tmp_path}/events"
-    )
-    with pytest.raises(SettingsError, match=r"BREWERIES_SPARK_EVENT_LOG_URI is s3a://events.*local folder"):
-        Settings(storage_root=str(tmp_path), spark_event_log_uri="s3://events")
-    assert Settings(storage_root="s3a://lake", spark_event_log_uri="s3://events").spark_event_log_uri == (
-        "s3a://events"
-    )
+def test_the_event_log_place_is_a_storage_uri_and_on_s3_brings_the_s3a_connector(tmp_path: Path) -> None:
+    local = Settings(storage_root=str(tmp_path), spark_event_log_uri=str(tmp_path / "events"))
+    assert local.spark_event_log_uri == f"file://{tmp_path}/events" and not local.uses_s3a
+    # The History Server has no layers: the event log alone makes it an S3A reader.
+    on_s3 = Settings(storage_root=str(tmp_path), spark_event_log_uri="s3://events")
+    assert on_s3.spark_event_log_uri == "s3a://events" and on_s3.uses_s3a
+    assert jar_groups(on_s3) == ["tables", "s3a"]
+    with pytest.raises(SettingsError, match="BREWERIES_SPARK_EVENT_LOG_URI"):
+        Settings(spark_event_log_uri="s3a://")
 
 
 def test_a_local_folder_is_made_for_spark_and_one_that_cannot_be_turns_the_log_off(tmp_path: Path) -> None:
