@@ -81,9 +81,13 @@ def users(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> User
         pytest.skip(f"{MC.relative_to(REPO)} is not built (make test builds it: k8s/tools/build-mc.sh)")
     home = tmp_path_factory.mktemp("access")
     buckets = Buckets.fresh(s3_server, home)
+    # The Spark event logs' bucket, as the chart gives every process its place.
+    events = f"spark-events-{secrets.token_hex(4)}"
+    s3_server.create_buckets(events)
     env = {
         k: v for k, v in run_env(s3_server, buckets, "http://127.0.0.1:9").items() if not k.startswith("AWS_")
     }
+    env["BREWERIES_SPARK_EVENT_LOG_URI"] = f"s3a://{events}"
     # The Job's init container: every identity's policy, for the stages' buckets.
     made = breweries("access-policies", "--format", "minio", "--output-dir", str(home / "policies"), env=env)
     assert made.returncode == EXIT_OK, made.stderr
@@ -115,6 +119,20 @@ def test_the_set_up_makes_one_user_per_identity_and_a_rerun_changes_nothing(user
     # An identity whose Secret is missing gets no user and the Job goes on.
     missing = set_up(users.s3, users.buckets, users.home / "policies", users.home / "none", users.home)
     assert "identity gold: its Secret is missing or lacks a key: no MinIO user for it" in missing
+
+
+def test_the_stages_write_the_event_logs_and_the_history_server_only_reads_them(users: Users) -> None:
+    events = users.env["BREWERIES_SPARK_EVENT_LOG_URI"].removeprefix("s3a://")
+    log = "eventlog_v2_spark-1/events_1_spark-1.zstd"
+    for stage in STAGES:
+        users.client(stage.component).put_object(Bucket=events, Key=log, Body=stage.name.encode())
+    history = users.client("history-server")
+    assert [o["Key"] for o in history.list_objects_v2(Bucket=events)["Contents"]] == [log]
+    assert history.get_object(Bucket=events, Key=log)["Body"].read() == STAGES[-1].name.encode()
+    assert denied(lambda: history.put_object(Bucket=events, Key=log, Body=b"")) == "AccessDenied"
+    assert denied(lambda: history.delete_object(Bucket=events, Key=log)) == "AccessDenied"
+    # Nothing of the data: not even a listing of a layer's bucket.
+    assert denied(lambda: history.list_objects_v2(Bucket=users.buckets.silver)) == "AccessDenied"
 
 
 def test_gold_is_denied_raw_bronze(users: Users, monkeypatch: pytest.MonkeyPatch) -> None:
