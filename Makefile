@@ -19,7 +19,7 @@ KIND_CLUSTER     ?= breweries
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo run minio minio-down test test-fast e2e browser lint format bench bench-cluster images images-standin images-postgres images-trino images-test images-kind images-pin \
+.PHONY: help setup demo run minio minio-down promtool test test-fast e2e browser lint format bench bench-cluster images images-standin images-postgres images-trino images-test images-kind images-pin \
 	cluster-up cluster-preflight cluster-down cluster-check cluster-up-kind cluster-down-kind clean
 
 help: ## list the targets
@@ -77,7 +77,15 @@ minio: $(SETUP_STAMP) $(MINIO) ## start a MinIO on 127.0.0.1:9000 with a bucket 
 minio-down: ## stop the MinIO that make minio started
 	k8s/tools/minio.sh down
 
-test: setup $(S3_SERVER) ## run every test (pytest fails when it selects none)
+# promtool, built from Prometheus's pinned Go module: tests/chart/test_alert_rules.py checks and
+# unit-tests the alert rules of helm/breweries/files/alerts with it (built by make test where Go is).
+PROMTOOL := $(TOOLS)/bin/promtool
+$(PROMTOOL): k8s/versions.env k8s/tools/build-prometheus.sh
+	k8s/tools/build-prometheus.sh promtool
+
+promtool: $(PROMTOOL) ## build Prometheus's promtool from source, for the alert rules' tests
+
+test: setup $(S3_SERVER) $(if $(S3_SERVER),$(PROMTOOL)) ## run every test (pytest fails when it selects none)
 	HELM=$(HELM) $(BIN)/pytest
 
 # The lane to run while developing: units, the chart, and one whole local run (tests/integration/test_pipeline.py).
