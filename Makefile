@@ -19,7 +19,7 @@ KIND_CLUSTER     ?= breweries
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo run minio minio-down promtool test test-fast e2e browser lint format bench bench-cluster images images-standin images-postgres images-trino images-test images-kind images-pin \
+.PHONY: help setup demo run minio minio-down promtool prometheus test test-fast e2e browser lint format bench bench-cluster images images-standin images-postgres images-trino images-test images-kind images-pin \
 	cluster-up cluster-preflight cluster-down cluster-check cluster-up-kind cluster-down-kind clean
 
 help: ## list the targets
@@ -84,6 +84,9 @@ $(PROMTOOL): k8s/versions.env k8s/tools/build-prometheus.sh
 	k8s/tools/build-prometheus.sh promtool
 
 promtool: $(PROMTOOL) ## build Prometheus's promtool from source, for the alert rules' tests
+
+prometheus: ## (re)deploy Prometheus on the cluster of make cluster-up (make cluster-up does it too; README.md#metrics)
+	k8s/tools/prometheus.sh
 
 test: setup $(S3_SERVER) $(if $(S3_SERVER),$(PROMTOOL)) ## run every test (pytest fails when it selects none)
 	HELM=$(HELM) $(BIN)/pytest

@@ -25,6 +25,7 @@ STEPS=(
   "certificates, etcd, the control plane, containerd and the kubelet"
   "CoreDNS, the NetworkPolicy enforcer, Argo Workflows and the Spark Operator"
   "the breweries chart: Secrets, images into the cluster, helm install"
+  "Prometheus, scraping Argo and the Spark Operator (k8s/tools/prometheus.sh; first run: builds it and its UI from source, 25 to 30 min)"
 )
 step() { log "step $1/${#STEPS[@]}: ${STEPS[$1 - 1]}"; }
 
@@ -371,4 +372,6 @@ kubectl -n argo rollout status deployment/workflow-controller --timeout 180s >/d
 kubectl -n argo rollout status deployment/argo-server --timeout 180s >/dev/null
 step 7
 breweries
+step 8
+k8s/tools/prometheus.sh
 log "ready in $((SECONDS - started))s: export KUBECONFIG=$KUBECONFIG_FILE (kubectl, helm and argo are in $BIN)"

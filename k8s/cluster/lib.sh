@@ -126,6 +126,7 @@ image() { # COMPONENT
     minio) echo "$IMAGE_PREFIX/minio:$MINIO_RELEASE" ;;
     mc) echo "$IMAGE_PREFIX/mc:$MC_RELEASE" ;;
     kube-network-policies) echo "$IMAGE_PREFIX/kube-network-policies:$KUBE_NETWORK_POLICIES_VERSION" ;;
+    prometheus) echo "$IMAGE_PREFIX/prometheus:$PROMETHEUS_VERSION" ;; # k8s/tools/prometheus.sh builds and loads it
     *) die "no image named $1" ;;
   esac
 }

@@ -37,6 +37,7 @@ inputs() { # NAME: the programs (and files) that go into the image, one path a l
     minio) echo "$BIN/minio" ;;
     kube-network-policies) echo "$BIN/kube-network-policies" ;;
     mc) echo "$BIN/mc"; echo "$(deb_file busybox-static "$BUSYBOX_DEB" bin/busybox):busybox" ;;
+    prometheus) echo "$BIN/prometheus"; echo "$BIN/promtool"; echo "$TOOLS/prometheus-ui-$PROMETHEUS_MODULE_VERSION/ui.tar" ;;
   esac
 }
 
@@ -67,7 +68,7 @@ build_image() { # NAME
   while IFS= read -r input; do
     case "$input" in sha256:*) continue ;; esac
     src="${input%%:*}"; dest="${input#*:}"; [ "$dest" = "$input" ] && dest="$(basename "$src")"
-    [ -e "$src" ] || die "$src is missing: run k8s/tools/build-cluster.sh"
+    [ -e "$src" ] || die "$src is missing: run k8s/tools/build-cluster.sh (Prometheus: k8s/tools/build-prometheus.sh)"
     cp -L "$src" "$context/$dest"
   done <<<"$files"
   # Quiet unless it fails: the legacy builder warns of its deprecation on every build.

@@ -99,3 +99,14 @@ def test_metrics_off_defines_none(default_manifests) -> None:
 
     assert defined_metrics(one(default_manifests, "WorkflowTemplate"))
     assert defined_metrics(one(render("--set", "workflow.metrics=false"), "WorkflowTemplate")) == {}
+
+
+def test_the_cluster_s_prometheus_loads_the_rules_with_a_configuration_promtool_accepts(tmp_path) -> None:
+    manifests = list(yaml.safe_load_all((REPO / "k8s" / "cluster" / "prometheus.yaml").read_text()))
+    config = next(m for m in manifests if m["kind"] == "ConfigMap")["data"]["prometheus.yml"]
+    deployment = next(m for m in manifests if m["kind"] == "Deployment")["spec"]["template"]["spec"]
+    rules_mount = next(v for v in deployment["containers"][0]["volumeMounts"] if v["name"] == "rules")
+    assert yaml.safe_load(config)["rule_files"] == [f"{rules_mount['mountPath']}/*.rules.yaml"]
+    (tmp_path / "prometheus.yml").write_text(config)
+    result = promtool("check", "config", "--syntax-only", str(tmp_path / "prometheus.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
