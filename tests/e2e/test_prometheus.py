@@ -36,7 +36,7 @@ from tests.e2e.cluster import (
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(bool(unavailable()), reason=unavailable() or "")]
 
 MONITORING = "monitoring"
-RUN_DATE = "2026-06-10"
+RUN_DATE = "2026-08-10"
 # Argo's controller exports a WorkflowTemplate's metrics under this prefix.
 DURATION = "argo_workflows_breweries_workflow_duration_seconds"
 RESULTS = "argo_workflows_breweries_workflow_result_total"
