@@ -14,6 +14,9 @@ BREWERIES_IMAGES=localhost/breweries
 # The uid the chart runs PostgreSQL as (helm/breweries/templates/postgresql-statefulset.yaml): it
 # owns the catalog's data folder.
 POSTGRESQL_UID=10999
+# The uid the chart runs MinIO as (helm/breweries/templates/minio-deployment.yaml): it owns MinIO's
+# data folder.
+MINIO_UID=10001
 
 # The steps, in order, with what each cost here (k8s/README.md#timings): the first run builds
 # everything, later ones reuse .tools, the Go caches and Docker's images.
@@ -298,6 +301,14 @@ breweries() {
       log "created Secret breweries/$name"
     fi
   }
+  # MinIO's data, in a folder of this machine that outlives the pod (the catalog names its files):
+  # made with the root user's Secret, so a folder neither that Secret nor the volume is known with
+  # is a previous cluster's, and MinIO starts empty.
+  local minio_volume="$CLUSTER/volumes/minio"
+  if ! kubectl get secret -n breweries breweries-s3 >/dev/null 2>&1 \
+    && ! kubectl get persistentvolume breweries-minio >/dev/null 2>&1; then
+    rm -rf "$minio_volume"
+  fi
   # MinIO's root user, for MinIO and its set-up Job only; every other process has a key pair of its
   # own identity, allowed only what its work needs (`breweries access-policies`), which the set-up
   # Job makes a MinIO user with its policy.
@@ -323,6 +334,20 @@ breweries() {
   chown "$POSTGRESQL_UID:$POSTGRESQL_UID" "$catalog_volume"
   chmod 700 "$catalog_volume"
   sed -e "s|@PATH@|$catalog_volume|" -e "s|@SIZE@|1Gi|" k8s/cluster/catalog-volume.yaml | kubectl apply -f - >/dev/null
+  mkdir -p "$minio_volume"
+  # A cluster made before MinIO had this volume keeps MinIO's data in its pod's emptyDir: carried
+  # over once, before the chart moves MinIO here, so that the catalog's files are still found.
+  local minio_pod
+  minio_pod="$(kubectl get pods -n breweries -l app.kubernetes.io/instance=breweries,app.kubernetes.io/component=minio \
+    -o jsonpath='{.items[0].metadata.uid}' 2>/dev/null || true)"
+  if [ -z "$(ls -A "$minio_volume")" ] && [ -n "$minio_pod" ] \
+    && [ -d "$CLUSTER/kubelet/pods/$minio_pod/volumes/kubernetes.io~empty-dir/data" ]; then
+    cp -a "$CLUSTER/kubelet/pods/$minio_pod/volumes/kubernetes.io~empty-dir/data/." "$minio_volume/"
+    log "carried MinIO's data over from its emptyDir to $minio_volume"
+  fi
+  chown "$MINIO_UID:$MINIO_UID" "$minio_volume"
+  chmod 700 "$minio_volume"
+  sed -e "s|@PATH@|$minio_volume|" -e "s|@SIZE@|5Gi|" k8s/cluster/minio-volume.yaml | kubectl apply -f - >/dev/null
 
   k8s/tools/load-images.sh "${PROJECT_IMAGES[@]}"
   # The chart, sized for this node. The cluster cannot reach the real API: the chart serves the bundled snapshot in its place.
@@ -334,6 +359,7 @@ breweries() {
     --set minio.image="$(image minio)" --set minio.mcImage="$(image mc)" \
     --set catalog.postgresql.enabled=true --set catalog.postgresql.image="$postgresql_image" \
     --set catalog.postgresql.persistence.storageClassName=breweries-local \
+    --set minio.persistence.enabled=true --set minio.persistence.storageClassName=breweries-local \
     --set-string "catalog.postgresql.podAnnotations.breweries\.local/image-id=$(docker image inspect -f '{{.Id}}' "$postgresql_image" | cut -c8-19)" \
     --set trino.enabled=true --set trino.image="$trino_image" --set historyServer.enabled=true \
     --set-string "historyServer.podAnnotations.breweries\.local/image-id=$(docker image inspect -f '{{.Id}}' "$BREWERIES_IMAGES-base:$VERSION" | cut -c8-19)" \
