@@ -205,25 +205,28 @@ def test_two_submissions_of_one_date_never_write_at_once_and_another_date_runs_b
     second = submit("--from", TEMPLATE, "-p", f"run-date={same}")
     beside = submit("--from", TEMPLATE, "-p", f"run-date={other}")
     writers_at_once, waited, both_dates_at_once = 0, set(), False
-    while not all(w.phase in FINAL for w in (first, second, beside)):
-        active = [
-            a
-            for a in get_json("sparkapplications", "-l", f"breweries/run-date={same}")["items"]
-            if state(a) not in ("COMPLETED", "FAILED")
-        ]
-        owners = {a["metadata"]["labels"]["workflows.argoproj.io/workflow"] for a in active}
+    names = [w.name for w in (first, second, beside)]
+    while True:  # one read of the three workflows and one of the dates' applications a round
+        workflows = {
+            w["metadata"]["name"]: w.get("status", {}) for w in get_json("workflows", *names)["items"]
+        }
+        if all(status.get("phase") in FINAL for status in workflows.values()):
+            break
+        applications = get_json("sparkapplications", "-l", f"breweries/run-date in ({same},{other})")["items"]
+        owners = {
+            a["metadata"]["labels"]["workflows.argoproj.io/workflow"]
+            for a in applications
+            if a["metadata"]["labels"]["breweries/run-date"] == same
+            and state(a) not in ("COMPLETED", "FAILED")
+        }
         writers_at_once = max(writers_at_once, len(owners))
-        for workflow in (first, second):
-            status = workflow.get().get("status", {})
-            mutex = status.get("synchronization", {}).get("mutex", {})
-            messages = [n.get("message", "") for n in status.get("nodes", {}).values()]
+        for name in (first.name, second.name):
+            mutex = workflows[name].get("synchronization", {}).get("mutex", {})
+            messages = [n.get("message", "") for n in workflows[name].get("nodes", {}).values()]
             if mutex.get("waiting") or any(m.startswith("Waiting for") for m in messages):
-                waited.add(workflow.name)
+                waited.add(name)
         running_dates = {
-            a["metadata"]["labels"]["breweries/run-date"]
-            for d in (same, other)
-            for a in get_json("sparkapplications", "-l", f"breweries/run-date={d}")["items"]
-            if state(a) == "RUNNING"
+            a["metadata"]["labels"]["breweries/run-date"] for a in applications if state(a) == "RUNNING"
         }
         both_dates_at_once |= running_dates == {same, other}
         time.sleep(1)
