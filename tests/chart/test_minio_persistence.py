@@ -27,7 +27,8 @@ def test_with_persistence_minio_keeps_its_data_on_a_claim_the_release_does_not_o
         "persistentVolumeClaim": {"claimName": "breweries-minio-data"},
     }
     # Two servers never share the data: the old pod is gone before the new one starts.
-    assert named(manifests, "Deployment", "breweries-minio")["spec"]["strategy"] == {"type": "Recreate"}
+    strategy = named(manifests, "Deployment", "breweries-minio")["spec"]["strategy"]
+    assert strategy == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
 
 
 def test_without_persistence_minio_is_an_empty_dir_and_no_claim_is_made() -> None:
