@@ -338,7 +338,7 @@ def minio_keeps_its_data() -> str | None:
     return None
 
 
-def test_minio_lost_while_silver_writes_is_retried_and_maintain_removes_the_orphans(
+def test_minio_lost_while_silver_writes_is_retried_and_its_files_stay_invisible(
     cluster, lake, minio, snapshot, dates
 ) -> None:
     if reason := minio_keeps_its_data():
