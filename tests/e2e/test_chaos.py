@@ -176,17 +176,18 @@ def restart(namespace: str, deployment: str) -> tuple[datetime, float]:
     time.sleep(1)  # the Deployment's status still says available until it sees the pod go
     rollout = ("rollout", "status", f"deployment/{deployment}", "--timeout", "300s")
     run(tool("kubectl"), "-n", namespace, *rollout, timeout=330)
-    poll(
-        f"a ready {deployment} pod",
-        lambda: all(
+
+    def replaced() -> bool:
+        listed = run(tool("kubectl"), "-n", namespace, "get", "pods", "-l", selector, "-o", "json").stdout
+        pods = json.loads(listed)["items"]
+        # An empty list is not a ready replacement: the old pod can be gone before the new one exists.
+        return bool(pods) and all(
             p["metadata"].get("deletionTimestamp") is None
             and all(c.get("ready") for c in p["status"].get("containerStatuses", [{}]))
-            for p in json.loads(
-                run(tool("kubectl"), "-n", namespace, "get", "pods", "-l", selector, "-o", "json").stdout
-            )["items"]
-        ),
-        timeout=300,
-    )
+            for p in pods
+        )
+
+    poll(f"a ready {deployment} pod", replaced, timeout=300)
     return at, round(time.monotonic() - started, 1)
 
 
