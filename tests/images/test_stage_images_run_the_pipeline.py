@@ -18,7 +18,8 @@ import json
 from collections import Counter
 
 import pytest
-from tests.chart.manifests import container, one, render, spark_applications
+import yaml
+from tests.chart.manifests import REPO, container, one, render, spark_applications
 from tests.images.test_spark_image_contract import VERSION, WRITABLE, docker, require
 from tests.integration.s3_runs import Buckets, published_rows
 from tests.s3_server import S3Server
@@ -70,7 +71,7 @@ def driver_environment(application: dict, s3: S3Server) -> dict[str, str]:
     env = {}
     for entry in container(application, "driver")["env"]:
         if "value" in entry:
-            env[entry["name"]] = entry["value"]
+            env[entry["name"]] = with_parameters(entry["value"])
         elif "secretKeyRef" in entry["valueFrom"]:
             ref = entry["valueFrom"]["secretKeyRef"]
             env[entry["name"]] = secrets[(ref["name"], ref["key"])]
@@ -79,13 +80,24 @@ def driver_environment(application: dict, s3: S3Server) -> dict[str, str]:
     return env
 
 
+def with_parameters(text: str) -> str:
+    """``text`` with the workflow's parameters as Argo would fill them in for a run of RUN_DATE."""
+    values = yaml.safe_load((REPO / "helm" / "breweries" / "values.yaml").read_text())
+    parameters = {
+        "run-date": RUN_DATE,
+        "force": "false",
+        "spark-executors-above": values["spark"]["executorsAbove"],
+    }
+    for name, value in parameters.items():
+        text = text.replace(f"{{{{inputs.parameters.{name}}}}}", value)
+    assert "{{inputs.parameters." not in text, f"a workflow parameter this test does not fill in: {text}"
+    return text
+
+
 def driver_command(application: dict) -> list[str]:
     spec = application["spec"]
     conf = {**spec["sparkConf"], **{f"spark.hadoop.{k}": v for k, v in spec["hadoopConf"].items()}}
-    arguments = [
-        a.replace("{{inputs.parameters.run-date}}", RUN_DATE).replace("{{inputs.parameters.force}}", "false")
-        for a in spec["arguments"]
-    ]
+    arguments = [with_parameters(a) for a in spec["arguments"]]
     assert spec["mainApplicationFile"] == f"local://{ENTRY_POINT}"
     return [
         "/opt/entrypoint.sh", "driver", "--master", "local[2]", "--conf", "spark.ui.enabled=false",
