@@ -13,12 +13,11 @@ import shlex
 from importlib import resources
 from pathlib import Path
 
-from breweries import s3a
 from breweries.connector import spark_jars
 from breweries.errors import SettingsError
 from breweries.logs import get_logger
 from breweries.settings import Settings, env_name
-from breweries.spark import event_log_problem
+from breweries.spark import event_log_problem, s3a_spark_conf
 
 HISTORY_SERVER_CLASS = "org.apache.spark.deploy.history.HistoryServer"
 
@@ -38,14 +37,7 @@ def history_server_conf(settings: Settings, port: int, update_interval: str) -> 
         "spark.history.fs.cleaner.enabled": "false",
     }
     if settings.uses_s3a:
-        hadoop = s3a.hadoop_conf(
-            endpoint=settings.s3_endpoint_url,
-            region=settings.s3_region,
-            path_style=settings.s3_path_style,
-            committer=settings.spark_committer,
-            web_identity=settings.s3_web_identity,
-        )
-        conf.update({f"spark.hadoop.{k}": v for k, v in hadoop.items()})
+        conf.update(s3a_spark_conf(settings))
     return conf
 
 

@@ -116,6 +116,18 @@ def event_log_problem(settings: Settings, *, write: bool) -> str | None:
 _JVM_NOISE = ("WARNING: Using incubator modules:", "SLF4J: ")
 
 
+def s3a_spark_conf(settings: Settings) -> dict[str, str]:
+    """The settings' S3A configuration as Spark conf entries (``spark.hadoop.fs.s3a.*``)."""
+    hadoop = s3a.hadoop_conf(
+        endpoint=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        path_style=settings.s3_path_style,
+        committer=settings.spark_committer,
+        web_identity=settings.s3_web_identity,
+    )
+    return {f"spark.hadoop.{k}": v for k, v in hadoop.items()}
+
+
 def build_spark_session(settings: Settings, app_name: str, in_driver: bool = False) -> SparkSession:
     """A session for local runs, or for a submitted driver: on its executors, or ``in_driver``.
 
@@ -154,14 +166,7 @@ def build_spark_session(settings: Settings, app_name: str, in_driver: bool = Fal
         classpath = ":".join(str(jar) for jar in spark_jars(settings))
         builder = builder.config("spark.driver.extraClassPath", classpath)
     if settings.uses_s3a:
-        hadoop = s3a.hadoop_conf(
-            endpoint=settings.s3_endpoint_url,
-            region=settings.s3_region,
-            path_style=settings.s3_path_style,
-            committer=settings.spark_committer,
-            web_identity=settings.s3_web_identity,
-        )
-        for key, value in {**{f"spark.hadoop.{k}": v for k, v in hadoop.items()}, **s3a.SPARK_CONF}.items():
+        for key, value in {**s3a_spark_conf(settings), **s3a.SPARK_CONF}.items():
             builder = builder.config(key, value)
     for key, value in event_log_conf(settings).items():
         builder = builder.config(key, value)
