@@ -195,6 +195,22 @@ def seconds_since(moment: datetime, later: datetime) -> float:
     return round((later - moment).total_seconds(), 1)
 
 
+def restarted_while_silver_works(
+    run_date: str, namespace: str, deployment: str
+) -> tuple[Workflow, dict, str, datetime, float]:
+    """A run of ``run_date`` whose ``deployment`` is restarted once silver's driver works; asserts
+    the run Succeeded with one SparkApplication per stage attempt. Returns the workflow, its
+    final state, the driver at work, when the fault was injected and how long the replacement took."""
+    workflow = submit("--from", TEMPLATE, "-p", f"run-date={run_date}")
+    driver = poll("silver's driver at work", lambda: working_driver(workflow, "silver"), workflow=workflow)
+    fault_at, back_in = restart(namespace, deployment)
+    ended = workflow.wait()
+    assert ended["status"]["phase"] == "Succeeded", ended["status"].get("message")
+    per_stage = one_application_per_attempt(workflow)
+    assert all(apps == attempts for apps, attempts in per_stage.values()), per_stage
+    return workflow, ended, driver, fault_at, back_in
+
+
 # -- 5. the same date twice at once, and another date beside them ---------------------------------
 
 
@@ -266,13 +282,10 @@ def test_a_workflow_controller_restarted_mid_stage_resumes_the_run_once(
     cluster, lake, snapshot, dates
 ) -> None:
     run_date = next(dates)
-    workflow = submit("--from", TEMPLATE, "-p", f"run-date={run_date}")
-    driver = poll("silver's driver at work", lambda: working_driver(workflow, "silver"), workflow=workflow)
-    fault_at, back_in = restart("argo", "workflow-controller")
-    ended = workflow.wait()
-    assert ended["status"]["phase"] == "Succeeded", ended["status"].get("message")
+    workflow, ended, driver, fault_at, back_in = restarted_while_silver_works(
+        run_date, "argo", "workflow-controller"
+    )
     per_stage = one_application_per_attempt(workflow)
-    assert all(apps == attempts for apps, attempts in per_stage.values()), per_stage
     exit_steps = Counter(
         (n.get("templateName"), n["type"]) for n in workflow.nodes() if n["type"] in ("Steps", "Pod")
     )
@@ -303,13 +316,9 @@ def test_a_spark_operator_restarted_mid_stage_leaves_the_run_succeeding(
     cluster, lake, snapshot, dates
 ) -> None:
     run_date = next(dates)
-    workflow = submit("--from", TEMPLATE, "-p", f"run-date={run_date}")
-    driver = poll("silver's driver at work", lambda: working_driver(workflow, "silver"), workflow=workflow)
-    fault_at, back_in = restart("spark-operator", "spark-operator-controller")
-    ended = workflow.wait()
-    assert ended["status"]["phase"] == "Succeeded", ended["status"].get("message")
-    per_stage = one_application_per_attempt(workflow)
-    assert all(apps == attempts for apps, attempts in per_stage.values()), per_stage
+    workflow, ended, driver, fault_at, back_in = restarted_while_silver_works(
+        run_date, "spark-operator", "spark-operator-controller"
+    )
     assert_gold_is_one_clean_run(lake, run_date, snapshot)
     silver = [a for a in workflow.spark_applications() if component(a) == "silver"]
     report(
