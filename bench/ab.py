@@ -37,6 +37,8 @@ def export_jobs(revision: str, into: Path) -> Path:
     ).stdout
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
+    # The exported code looks for its Spark jars beside it, as in a checkout: this one's.
+    (into / ".tools").symlink_to(REPO / ".tools")
     return into / "jobs"
 
 
