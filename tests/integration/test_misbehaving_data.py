@@ -121,7 +121,14 @@ def test_values_are_typed_and_what_is_odd_is_kept_and_reported(outcome):
     assert checks["known_brewery_type"]["observed"] == 1 and checks["coordinates_in_range"]["observed"] == 1
     assert checks["schema_as_documented"]["message"] == "unexpected fields: rating, tags"
     assert all(c["severity"] == "warning" for c in checks.values())
-    # The checks table says what the report says.
+    # The checks table says what the report says, check for check and column for column.
+    assert report["table"] == {
+        c["name"]: {
+            "check": c["name"], "severity": c["severity"], "passed": c["passed"],
+            "observed": c["observed"], "expected": c["expected"], "detail": c["message"],
+        }
+        for c in report["checks"]
+    }  # fmt: skip
     assert {name for name, row in report["table"].items() if not row["passed"]} == set(checks)
     assert report["table"]["schema_as_documented"]["detail"] == "unexpected fields: rating, tags"
 

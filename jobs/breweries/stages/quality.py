@@ -8,6 +8,7 @@ When it passes, the runner publishes the audited bronze and silver.
 from __future__ import annotations
 
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, LongType, StringType, StructField, StructType
 
 from breweries.errors import DataQualityError
@@ -74,5 +75,18 @@ def run(ctx: StageContext) -> StageResult:
 
 
 def _check_rows(ctx: StageContext, report: QualityReport) -> DataFrame:
-    rows = [(c.name, c.severity, c.passed, c.observed, c.expected, c.message) for c in report.checks]
-    return ctx.spark.createDataFrame(rows, QUALITY_CHECKS.columns)
+    # Literals, not createDataFrame: rows from a Python list are an RDD that starts a Python worker
+    # when written, the only one a whole run would start.
+    fields = QUALITY_CHECKS.columns.fields
+    rows = [
+        F.struct(
+            *(
+                F.lit(value).cast(field.dataType).alias(field.name)
+                for value, field in zip(
+                    (c.name, c.severity, c.passed, c.observed, c.expected, c.message), fields, strict=True
+                )
+            )
+        )
+        for c in report.checks
+    ]
+    return ctx.spark.range(1).select(F.explode(F.array(*rows)).alias("check")).select("check.*")
