@@ -22,6 +22,6 @@ if ! apt-cache show "chromium=$version" >/dev/null 2>&1; then
   apt-get update >"$log" 2>&1 || fail "apt-get update failed (log: $log)"
 fi
 DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-  "chromium=$version" "chromium-driver=$version" >>"$log" 2>&1 \
+  "chromium=$version" "chromium-common=$version" "chromium-driver=$version" >>"$log" 2>&1 \
   || fail "apt-get could not install chromium $version (log: $log); pin what \`apt-cache policy chromium\` offers as CHROMIUM_DEB in k8s/versions.env"
 echo "install-browser: installed $(chromium --version)"
