@@ -32,8 +32,9 @@ def test_every_fixture_is_one_valid_object() -> None:
 
 
 def test_every_fixture_deployment_has_its_service() -> None:
+    documents = fixtures()
     names = {
-        kind: {d["metadata"]["name"] for d in fixtures() if d["kind"] == kind}
+        kind: {d["metadata"]["name"] for d in documents if d["kind"] == kind}
         for kind in ("Deployment", "Service")
     }
     assert names["Deployment"] and names["Deployment"] == names["Service"]

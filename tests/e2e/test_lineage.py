@@ -24,6 +24,7 @@ from tests.e2e.cluster import (
 )
 
 from breweries.pipeline import STAGE_NAMES, TABLES
+from breweries.stages.gold import GOLD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(bool(unavailable()), reason=unavailable() or "")]
 
@@ -31,7 +32,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.skipif(bool(unavailable()), reason=un
 RUN_DATE = "2026-06-11"
 # The sink keeps whatever is posted to it, on any path (a URL with a path is used as given).
 LINEAGE_URL = f"http://{SINK}:8080/api/v1/lineage"
-GOLD = "gold.breweries_by_type_location"
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +91,11 @@ def test_each_stage_sends_start_and_complete_under_the_workflows_uid_with_the_ca
         loaded = lake.load_table(table.identifier)
         published = {s.snapshot_id for s in ancestors_of(loaded.current_snapshot(), loaded.metadata)}
         assert named in published, table.identifier
-    (gold,) = [d for d in complete["gold"]["outputs"] if d["name"] == GOLD]
-    at_gold = versions([gold])[GOLD]
-    scan = lake.load_table(GOLD).scan(row_filter=f"snapshot_date == '{RUN_DATE}'", snapshot_id=at_gold)
+    (gold,) = [d for d in complete["gold"]["outputs"] if d["name"] == GOLD.identifier]
+    at_gold = versions([gold])[GOLD.identifier]
+    scan = lake.load_table(GOLD.identifier).scan(
+        row_filter=f"snapshot_date == '{RUN_DATE}'", snapshot_id=at_gold
+    )
     assert gold["outputFacets"]["outputStatistics"]["rowCount"] == scan.to_arrow().num_rows > 0
     # Each stage read what the one before it left.
     assert versions(complete["gold"]["inputs"]) == versions(complete["silver_anonymized"]["outputs"])
