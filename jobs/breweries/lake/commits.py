@@ -146,6 +146,10 @@ class Lake:
             "format-version": "2",
             # Spark's Parquet codec elsewhere in the pipeline, and faster to write than zstd.
             "write.parquet.compression-codec": "snappy",
+            # Iceberg shrinks its read splits when a scan is small, to give every core a split: a
+            # date of a few hundred small partition files then becomes dozens of tasks, each
+            # costing more to start than to read its files. The split size stays its 128 MB.
+            "read.split.adaptive-size.enabled": "false",
             # How long earlier snapshots stay readable (time travel); `breweries maintain` expires older.
             "history.expire.max-snapshot-age-ms": str(retention_ms),
             "history.expire.min-snapshots-to-keep": "1",
