@@ -176,7 +176,24 @@ def build_spark_session(settings: Settings, app_name: str, in_driver: bool = Fal
         with _jvm_stderr_filtered():
             spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(settings.spark_log_level.upper())
+    if not settings.on_object_storage:
+        _without_checksum_files(spark)
     return spark
+
+
+def _without_checksum_files(spark: SparkSession) -> None:
+    """No .crc file beside each data, manifest and metadata file the tables write to the local disk,
+    and none looked for when they are read: the files a commit writes twice over.
+
+    Hadoop's local file system has no setting for it, and its raw form, which writes none, cannot
+    serve Iceberg's reads (it does not name its scheme). The process's one cached local file system,
+    which Iceberg's file IO and Spark both get, is told instead.
+    """
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    local = jvm.org.apache.hadoop.fs.FileSystem.getLocal(spark.sparkContext._jsc.hadoopConfiguration())
+    local.setWriteChecksum(False)
+    local.setVerifyChecksum(False)
 
 
 @contextmanager

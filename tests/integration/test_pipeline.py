@@ -71,6 +71,8 @@ def test_run_writes_the_documented_layout(full_run):
     assert all(len(list(p.glob("*.parquet"))) == 1 for p in gold.glob("country=*"))
     assert all(state_record(root, stage) for stage in STAGE_NAMES)
     assert not list(root.rglob("_staging")) and not list(root.rglob("_candidates/*"))
+    # Nor a checksum file beside each file the tables wrote (breweries.spark).
+    assert not list(root.rglob("*.crc"))
 
 
 def test_bronze_keeps_the_api_responses_byte_for_byte(full_run):
