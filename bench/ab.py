@@ -17,29 +17,14 @@ import os
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
-from io import BytesIO
 from pathlib import Path
 
+from record import export_jobs
 from transforms import generate_bronze
 
 REPO = Path(__file__).resolve().parents[1]
 TRANSFORMS = Path(__file__).with_name("transforms.py")
-
-
-def export_jobs(revision: str, into: Path) -> Path:
-    """The ``jobs`` folder of ``revision`` (``worktree``: the checkout's own)."""
-    if revision == "worktree":
-        return REPO / "jobs"
-    archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", "--format=tar", revision, "jobs"], capture_output=True, check=True
-    ).stdout
-    with tarfile.open(fileobj=BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
-    # The exported code looks for its Spark jars beside it, as in a checkout: this one's.
-    (into / ".tools").symlink_to(REPO / ".tools")
-    return into / "jobs"
 
 
 def run_once(jobs: Path, size: int) -> dict:

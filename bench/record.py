@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import tarfile
 import time
 from datetime import datetime, timezone
+from io import BytesIO
 from pathlib import Path
 
 from breweries import __version__
 
 RESULTS = Path(__file__).with_name("results.md")
+REPO = Path(__file__).resolve().parents[1]
 
 
 def machine() -> str:
@@ -42,3 +45,20 @@ def conclude(benchmark: str, *, quick: bool, met: bool, target: str, measured: s
     if not quick:
         append_result(benchmark, f"{details}; target {verdict}")
     return 1 if verdict == "MISSED" else 0
+
+
+def export_jobs(revision: str, into: Path, *more: str) -> Path:
+    """The ``jobs`` folder of ``revision`` (``worktree``: the checkout's own), and its folders ``more``
+    beside it (``bench``: its own benchmarks)."""
+    if revision == "worktree":
+        return REPO / "jobs"
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", revision, "jobs", *more],
+        capture_output=True,
+        check=True,
+    ).stdout
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    # The exported code looks for its Spark jars beside it, as in a checkout: this one's.
+    (into / ".tools").symlink_to(REPO / ".tools")
+    return into / "jobs"

@@ -13,7 +13,12 @@ states, types, null rates and strings keep their real distributions) under a new
 quarantine do real work. Pages hold 50,000 records (the API's 200 would mean 25,000 files at 5M).
 Generated files are cached in bench/.data.
 
+With ``--reference-rev REV``, REV's own Spark worker (its code, its benchmark) runs too, on the same
+bronze, alternating with the other two: the target that a change does not make the ratio to DuckDB
+worse is judged against the same DuckDB runs, not against a line written on another day.
+
     python bench/transforms.py [--sizes 100000,1000000,5000000,20000000] [--runs 3] [--quick]
+                               [--reference-rev a12c2ea]
 """
 
 from __future__ import annotations
@@ -32,11 +37,11 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from record import conclude
+from record import conclude, export_jobs
 
 DATA = Path(__file__).with_name(".data")
 RUN_DATE = date(2026, 1, 1)
@@ -301,18 +306,47 @@ def _file_sizes(table: Path) -> dict[str, float]:
     }
 
 
-def run_worker(engine: str, size: int) -> dict[str, object]:
-    """One engine on one size in a fresh process: no warm JVM, no cache, a clean peak memory."""
+def run_worker(engine: str, size: int, reference: Reference | None = None) -> dict[str, object]:
+    """One engine on one size in a fresh process: no warm JVM, no cache, a clean peak memory.
+    With ``reference``, its revision's own Spark worker, on its code."""
+    script, env = (reference.script, reference.env) if reference else (Path(__file__), None)
     with tempfile.TemporaryDirectory(prefix=f"bench-{engine}-") as out:
         result = subprocess.run(
-            [sys.executable, __file__, "--worker", engine, "--size", str(size), "--out", out],
+            [sys.executable, str(script), "--worker", engine, "--size", str(size), "--out", out],
             capture_output=True,
             text=True,
             check=False,
+            env=env,
         )
     if result.returncode != 0:
         raise SystemExit(f"{engine} at {size} rows failed:\n{result.stderr[-4000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An earlier revision's code and its own transforms benchmark, reading this checkout's bronze."""
+
+    revision: str
+    script: Path
+    env: dict[str, str]
+
+    @classmethod
+    def export(cls, revision: str, into: Path, sizes: list[int]) -> Reference:
+        jobs = export_jobs(revision, into, "bench")
+        script = into / "bench" / "transforms.py"
+        env = {**os.environ, "PYTHONPATH": f"{script.parent}{os.pathsep}{jobs}"}
+        # Where its worker looks for bronze: a link to the files this checkout's worker reads, so that
+        # both revisions time the same input.
+        for size in sizes:
+            asked = f"import transforms; print(transforms.bronze_folder({size}))"
+            found = subprocess.run(
+                [sys.executable, "-c", asked], env=env, capture_output=True, text=True, check=True
+            )
+            folder = Path(found.stdout.strip())
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            folder.symlink_to(bronze_folder(size), target_is_directory=True)
+        return cls(revision, script, env)
 
 
 def median_run(engine: str, size: int, runs: list[dict[str, object]]) -> dict[str, object]:
@@ -334,6 +368,11 @@ def main() -> int:
         "--runs", type=int, default=3, help=f"runs per engine up to {LARGEST_REPEATED_SIZE:,} records"
     )
     parser.add_argument("--quick", action="store_true", help="one 2,000-record smoke run, nothing recorded")
+    parser.add_argument(
+        "--reference-rev",
+        help="also run this revision's Spark worker on the same bronze, alternating: its ratio to the same "
+        "DuckDB runs is the one not to get worse",
+    )
     parser.add_argument("--worker", choices=["spark", "duckdb"], help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -345,18 +384,32 @@ def main() -> int:
 
     sizes = [2000] if args.quick else [int(s) for s in args.sizes.split(",")]
     rows = []
+    earlier: dict[int, dict[str, object]] = {}  # the reference revision's Spark, by size
+    code = tempfile.TemporaryDirectory(prefix="bench-reference-")
+    reference = Reference.export(args.reference_rev, Path(code.name), sizes) if args.reference_rev else None
     for size in sizes:
         clock = time.perf_counter()
         generate_bronze(size)
         print(f"bronze: {size} synthetic records ready in {time.perf_counter() - clock:.1f} s", flush=True)
         repeats = 1 if args.quick or size > LARGEST_REPEATED_SIZE else max(args.runs, 1)
         # Alternating, so that a passing load on the machine slows both engines alike.
-        pairs = [(run_worker("spark", size), run_worker("duckdb", size)) for _ in range(repeats)]
-        spark = median_run("spark", size, [s for s, _ in pairs])
-        duck = median_run("duckdb", size, [d for _, d in pairs])
-        if (spark["silver_rows"], spark["gold_sum"]) != (duck["silver_rows"], duck["gold_sum"]):
-            raise SystemExit(f"the engines disagree at {size}: spark {spark}, duckdb {duck}")
+        runs: dict[str, list[dict[str, object]]] = {"spark": [], "reference": [], "duckdb": []}
+        for _ in range(repeats):
+            runs["spark"].append(run_worker("spark", size))
+            if reference:
+                runs["reference"].append(run_worker("spark", size, reference))
+            runs["duckdb"].append(run_worker("duckdb", size))
+        spark = median_run("spark", size, runs["spark"])
+        duck = median_run("duckdb", size, runs["duckdb"])
+        compared = [spark]
+        if reference:
+            earlier[size] = median_run(f"spark at {reference.revision}", size, runs["reference"])
+            compared.append(earlier[size])
+        for other in compared:
+            if (other["silver_rows"], other["gold_sum"]) != (duck["silver_rows"], duck["gold_sum"]):
+                raise SystemExit(f"the engines disagree at {size}: spark {other}, duckdb {duck}")
         rows.append((size, spark, duck))
+    code.cleanup()
 
     print(f"\ntransforms: silver + quality + anonymized + gold, {os.cpu_count()} cores")
     print(
@@ -378,6 +431,8 @@ def main() -> int:
         )
         print(f"  spark at {size}: start-up {spark['startup_seconds']:.1f}s (not counted), {stages}")
     verdicts = targets(rows)
+    if reference:
+        verdicts += not_worse(rows, earlier, reference.revision)
     for target, measured, ok in verdicts:
         print(f"  {target}: {measured}, {_met(ok)}")
     return conclude(
@@ -392,6 +447,7 @@ def main() -> int:
             + (f" (median of spark {_runs(s)}, duckdb {_runs(d)})" if len(s["all_seconds"]) > 1 else "")
             + f", peak {s['peak_mb']:.0f}/{d['peak_mb']:.0f} MB"
             + (f" (runs {_peaks(s)} / {_peaks(d)})" if len(s["all_peak_mb"]) > 1 else "")
+            + (_reference_text(earlier[size], d, reference.revision) if reference else "")
             + ", "
             f"silver files/partition max {s['files_per_partition']['max']}, "
             f"file MB largest {s['file_mb']['largest']:.1f}, "
@@ -425,6 +481,30 @@ def targets(rows: list[tuple[int, dict, dict]]) -> list[tuple[str, str, bool]]:
                  largest <= high and smallest >= low)
             )  # fmt: skip
     return verdicts
+
+
+def not_worse(
+    rows: list[tuple[int, dict, dict]], earlier: dict[int, dict[str, object]], revision: str
+) -> list[tuple[str, str, bool]]:
+    """Per size: this code's ratio to DuckDB is no worse than ``revision``'s, against the same DuckDB runs."""
+    verdicts = []
+    for size, spark, duck in rows:
+        now = float(spark["seconds"]) / float(duck["seconds"])
+        before = float(earlier[size]["seconds"]) / float(duck["seconds"])
+        verdicts.append(
+            (
+                f"ratio to DuckDB at {size} no worse than at {revision}",
+                f"{now:.2f}x vs {before:.2f}x",
+                now <= before,
+            )
+        )
+    return verdicts
+
+
+def _reference_text(earlier: dict, duck: dict, revision: str) -> str:
+    seconds = float(earlier["seconds"])
+    runs = f" (runs {_runs(earlier)})" if len(earlier["all_seconds"]) > 1 else ""
+    return f"; spark at {revision} {seconds:.1f}s = {seconds / float(duck['seconds']):.2f}x{runs}"
 
 
 def _runs(result: dict) -> str:

@@ -28,9 +28,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from ab import export_jobs
 from breweries.api.replay import ReplayServer, ReplayState, load_snapshot
-from record import conclude, timed
+from record import conclude, export_jobs, timed
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.append(str(REPO))  # the test S3 server, shared with the tests
