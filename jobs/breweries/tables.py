@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, StringType, StructType
+from pyspark.sql.types import ArrayType, StructType
 
 from breweries.transforms.silver import BRONZE_SCHEMA, CORRUPT_RECORD, SOURCE_FILE
 
@@ -29,22 +29,21 @@ def read_bronze_pages(spark: SparkSession, page_uris: Sequence[str]) -> DataFram
         F.col("value"), F.col("_metadata.file_path").alias(SOURCE_FILE)
     )
     fields = [f for f in BRONZE_SCHEMA.fields if f.name != CORRUPT_RECORD]
-    records = F.from_json("value", ArrayType(StructType(fields)), {"mode": "PERMISSIVE"})
-    parsed = pages.select(records.alias("records"), "value", SOURCE_FILE)
-    good = parsed.where(F.col("records").isNotNull()).select(
-        F.explode("records").alias("record"), SOURCE_FILE
+    record = StructType(fields)
+    records = F.from_json("value", ArrayType(record), {"mode": "PERMISSIVE"})
+    # One pass over the pages, each parsed once: a page that does not parse becomes one empty record
+    # that carries its text. Only such a page's text goes on with its rows: a parsed page's text
+    # would be copied into each of its records' rows.
+    parsed = pages.select(records.alias("records"), "value", SOURCE_FILE).select(
+        "records", F.when(F.col("records").isNull(), F.col("value")).alias(CORRUPT_RECORD), SOURCE_FILE
     )
-    good = good.select(
-        *(F.col(f"record.{f.name}").alias(f.name) for f in fields),
-        F.lit(None).cast(StringType()).alias(CORRUPT_RECORD),
-        SOURCE_FILE,
+    one_empty = F.array(F.lit(None).cast(record))
+    rows = parsed.select(
+        F.explode(F.coalesce("records", one_empty)).alias("record"), CORRUPT_RECORD, SOURCE_FILE
     )
-    bad = parsed.where(F.col("records").isNull()).select(
-        *(F.lit(None).cast(StringType()).alias(f.name) for f in fields),
-        F.col("value").alias(CORRUPT_RECORD),
-        SOURCE_FILE,
+    return rows.select(
+        *(F.col(f"record.{f.name}").alias(f.name) for f in fields), CORRUPT_RECORD, SOURCE_FILE
     )
-    return good.unionByName(bad)
 
 
 def count_by(df: DataFrame, column: str) -> dict[str | None, int]:
