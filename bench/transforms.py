@@ -430,6 +430,9 @@ def main() -> int:
             f"{k} {v:.1f}s ({size / v / cores:,.0f} rows/s/core)" for k, v in spark["stages"].items()
         )
         print(f"  spark at {size}: start-up {spark['startup_seconds']:.1f}s (not counted), {stages}")
+        if size in earlier:
+            before = ", ".join(f"{k} {v:.1f}s" for k, v in earlier[size]["stages"].items())
+            print(f"  spark at {size} at {reference.revision}: {before}")
     verdicts = targets(rows)
     if reference:
         verdicts += not_worse(rows, earlier, reference.revision)
@@ -504,7 +507,8 @@ def not_worse(
 def _reference_text(earlier: dict, duck: dict, revision: str) -> str:
     seconds = float(earlier["seconds"])
     runs = f" (runs {_runs(earlier)})" if len(earlier["all_seconds"]) > 1 else ""
-    return f"; spark at {revision} {seconds:.1f}s = {seconds / float(duck['seconds']):.2f}x{runs}"
+    stages = ", ".join(f"{k} {v:.1f}s" for k, v in earlier["stages"].items())
+    return f"; spark at {revision} {seconds:.1f}s = {seconds / float(duck['seconds']):.2f}x{runs} ({stages})"
 
 
 def _runs(result: dict) -> str:
