@@ -61,8 +61,22 @@ class Lake:
             .select(*table.columns.names)
         )
 
-    def write(self, table: Table, df: DataFrame, day: date, run_id: str, audited: bool = False) -> Commit:
-        """Replace ``day`` in ``table`` with ``df`` in one commit, on main or on the date's audit branch."""
+    def write(
+        self,
+        table: Table,
+        df: DataFrame,
+        day: date,
+        run_id: str,
+        audited: bool = False,
+        clustered: bool = False,
+    ) -> Commit:
+        """Replace ``day`` in ``table`` with ``df`` in one commit, on main or on the date's audit branch.
+
+        ``clustered``: each of ``df``'s partitions holds whole table partitions, as a frame read
+        from a table partitioned the same way does (one file per partition, read by one task). Its
+        rows are then written by the tasks that read them, sorted within each, without the shuffle
+        by partition that Iceberg otherwise asks for.
+        """
         self.ensure(table)
         branch = None
         if audited:
@@ -74,11 +88,10 @@ class Lake:
             # From main as it is now: the gate compares the date's new rows with nothing stale.
             self.spark.sql(f"ALTER TABLE {self.name(table)} CREATE OR REPLACE BRANCH {branch}")
         rows = df.withColumn(SNAPSHOT_DATE, F.lit(day)).select(*table.schema.names)
-        (
-            rows.writeTo(self.name(table, branch))
-            .option(f"snapshot-property.{RUN_ID_PROPERTY}", run_id)
-            .overwrite(F.col(SNAPSHOT_DATE) == F.lit(day))
-        )
+        writer = rows.writeTo(self.name(table, branch)).option(f"snapshot-property.{RUN_ID_PROPERTY}", run_id)
+        if clustered:
+            writer = writer.option("distribution-mode", "none")
+        writer.overwrite(F.col(SNAPSHOT_DATE) == F.lit(day))
         return self._commit_of(table, run_id, branch or MAIN)
 
     def publish(self, table: Table, day: date, snapshot_id: int, run_id: str) -> Commit:

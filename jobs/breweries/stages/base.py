@@ -96,10 +96,13 @@ class StageContext:
             raise ValueError(f"stage {self.stage.name} does not read {table.identifier}")
         return self.lake.read(table, self.run_date, self.audited_snapshots.get(table.identifier))
 
-    def write(self, table: Table, df: DataFrame) -> Commit:
-        """Commit ``df`` as the run date's rows of ``table``, one of the tables this stage writes."""
+    def write(self, table: Table, df: DataFrame, clustered: bool = False) -> Commit:
+        """Commit ``df`` as the run date's rows of ``table``, one of the tables this stage writes
+        (``clustered``: see :meth:`breweries.lake.commits.Lake.write`)."""
         if table not in self.stage.writes:
             raise ValueError(f"stage {self.stage.name} does not write {table.identifier}")
-        commit = self.lake.write(table, df, self.run_date, self.run_id, audited=self.stage.audited)
+        commit = self.lake.write(
+            table, df, self.run_date, self.run_id, audited=self.stage.audited, clustered=clustered
+        )
         self.commits[table.identifier] = commit
         return commit

@@ -35,7 +35,9 @@ def run(ctx: StageContext) -> StageResult:
     settings = ctx.settings
     key = settings.require_pseudonymization_key().encode()
     silver = ctx.read(SILVER)
-    commit = ctx.write(SILVER_ANONYMIZED, pseudonymize_columns(silver, settings.pseudonymize_columns, key))
+    anonymized = pseudonymize_columns(silver, settings.pseudonymize_columns, key)
+    # Silver is partitioned the same way, a file per partition: its files become these files.
+    commit = ctx.write(SILVER_ANONYMIZED, anonymized, clustered=True)
     rows_in = silver.count()
     ctx.log.info(
         "wrote anonymized silver",
