@@ -74,8 +74,9 @@ class Lake:
 
         ``clustered``: each of ``df``'s partitions holds whole table partitions, as a frame read
         from a table partitioned the same way does (one file per partition, read by one task). Its
-        rows are then written by the tasks that read them, sorted within each, without the shuffle
-        by partition that Iceberg otherwise asks for.
+        rows are then written by the tasks that read them, each keeping a file open per partition it
+        holds (Iceberg's fanout writer, as for a shuffled write), without the shuffle by partition
+        that Iceberg otherwise asks for.
         """
         self.ensure(table)
         branch = None
