@@ -7,8 +7,9 @@ import json
 
 from chispa import assert_df_equality
 
+from breweries.api.fields import API_FIELDS
 from breweries.tables import read_bronze_pages
-from breweries.transforms.silver import API_FIELDS, BRONZE_SCHEMA, SOURCE_FILE
+from breweries.transforms.silver import BRONZE_SCHEMA, SOURCE_FILE
 
 
 def test_records_of_good_pages_and_the_text_of_a_broken_page_each_become_rows(spark, tmp_path):
@@ -21,11 +22,8 @@ def test_records_of_good_pages_and_the_text_of_a_broken_page_each_become_rows(sp
     read = read_bronze_pages(spark, [str(tmp_path / name) for name in pages])
 
     def row(record: dict, corrupt: str | None, page: str) -> tuple:
-        return (
-            *(record.get(f) for f in API_FIELDS),
-            corrupt,
-            f"file:{tmp_path / page}",
-        )  # as Spark names a local file
+        # The page's path as Spark names a local file: file:/path, not file:///path.
+        return (*(record.get(f) for f in API_FIELDS), corrupt, f"file:{tmp_path / page}")
 
     expected = spark.createDataFrame(
         [
